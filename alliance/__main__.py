@@ -1,0 +1,3 @@
+from alliance.cli import main
+
+raise SystemExit(main())

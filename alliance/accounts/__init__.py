@@ -1,0 +1,1 @@
+"""Staff accounts: roles, supervision links, login/MFA policy, audit events, user administration."""

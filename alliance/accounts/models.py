@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    THERAPIST = "therapist", "Therapist"
+    SUPERVISOR = "supervisor", "Supervisor"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("A user needs an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("role", Role.ADMINISTRATOR)
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A member of staff. Clients never have accounts: they answer through one-time links."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField("email address", unique=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.THERAPIST)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ("last_name", "first_name")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role == Role.THERAPIST
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == Role.SUPERVISOR
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.role == Role.ADMINISTRATOR
+
+    @property
+    def is_clinician(self) -> bool:
+        """Therapists and supervisors see clinical data; administrators never see free text."""
+        return self.role in (Role.THERAPIST, Role.SUPERVISOR)
+
+
+class Supervision(models.Model):
+    """A supervisor supervises a therapist: they see the therapist's caseload and shared reflections."""
+
+    supervisor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="supervisee_links")
+    therapist = models.ForeignKey(User, on_delete=models.CASCADE, related_name="supervisor_links")
+    since = models.DateField(default=timezone.localdate)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("supervisor", "therapist"), name="unique_supervision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supervisor} supervises {self.therapist}"
+
+
+class AuditEvent(models.Model):
+    """An append-only record of who read or changed what, when, in which request.
+
+    Never holds free text: `data` carries ids, field names and scores only (see alliance.accounts.audit).
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A snapshot, so that the trail survives the account being deleted or renamed.
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=80, db_index=True)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    client_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label or 'system'} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events are append-only.")

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from alliance.accounts import views
+
+urlpatterns = [
+    path("clinic/", views.clinic_overview, name="clinic_overview"),
+    path("clinic/users/", views.user_list, name="user_list"),
+    path("clinic/users/new/", views.user_edit, name="user_create"),
+    path("clinic/users/<int:pk>/", views.user_edit, name="user_edit"),
+    path("clinic/settings/", views.clinic_settings, name="clinic_settings"),
+    path("clinic/audit/", views.audit_list, name="audit_list"),
+    path("clinic/audit/export.csv", views.audit_export, name="audit_export"),
+]

@@ -1,0 +1,180 @@
+"""Administrator screens: users and supervision, clinic settings, the audit trail, clinic aggregates."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from alliance.accounts.audit import log_event
+from alliance.accounts.decorators import administrator_required
+from alliance.accounts.forms import AuditFilterForm, ClinicSettingsForm, UserForm
+from alliance.accounts.models import AuditEvent, Role, Supervision, User
+from alliance.care.models import Appointment, Attendance, Client, ClinicSettings, Episode
+
+
+@administrator_required
+@require_GET
+def user_list(request: HttpRequest) -> HttpResponse:
+    users = User.objects.annotate(
+        active_episodes=Count("episodes", filter=Q(episodes__status="active"))
+    ).order_by("role", "last_name")
+    links = Supervision.objects.select_related("supervisor", "therapist")
+    supervisors: dict[int, list[User]] = {}
+    for link in links:
+        supervisors.setdefault(link.therapist_id, []).append(link.supervisor)
+    rows = [(user, supervisors.get(user.pk, [])) for user in users]
+    return render(request, "accounts/user_list.html", {"rows": rows})
+
+
+@administrator_required
+@require_http_methods(["GET", "POST"])
+def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    instance = get_object_or_404(User, pk=pk) if pk is not None else None
+    form = UserForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        log_event(
+            "accounts.user.created" if instance is None else "accounts.user.changed",
+            obj=user,
+            data={"fields": sorted(form.changed_data), "role": user.role},
+        )
+        messages.success(request, f"Saved {user.email}.")
+        return redirect("user_list")
+    return render(request, "accounts/user_form.html", {"form": form, "instance": instance})
+
+
+@administrator_required
+@require_http_methods(["GET", "POST"])
+def clinic_settings(request: HttpRequest) -> HttpResponse:
+    current = ClinicSettings.load()
+    form = ClinicSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        log_event("clinic.settings.changed", obj=current, data={"fields": sorted(form.changed_data)})
+        messages.success(request, "Clinic settings saved.")
+        return redirect("clinic_settings")
+    return render(request, "accounts/clinic_settings.html", {"form": form})
+
+
+def _filtered_events(form: AuditFilterForm) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    if not form.is_valid():
+        return events
+    data = form.cleaned_data
+    if data["action"]:
+        events = events.filter(action__startswith=data["action"].strip())
+    if data["actor"]:
+        events = events.filter(actor_label__iexact=data["actor"].strip())
+    if data["client"]:
+        client = Client.objects.filter(code=data["client"].strip().upper()).first()
+        events = events.filter(client_id=client.pk if client else -1)
+    if data["date_from"]:
+        events = events.filter(at__date__gte=data["date_from"])
+    if data["date_to"]:
+        events = events.filter(at__date__lte=data["date_to"])
+    return events
+
+
+def _client_codes(events: list[AuditEvent]) -> dict[int, str]:
+    ids = {event.client_id for event in events if event.client_id}
+    return dict(Client.objects.filter(pk__in=ids).values_list("pk", "code"))
+
+
+@administrator_required
+@require_GET
+def audit_list(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    page = Paginator(_filtered_events(form), 50).get_page(request.GET.get("page"))
+    events = list(page.object_list)
+    codes = _client_codes(events)
+    rows = [(event, codes.get(event.client_id or 0, "")) for event in events]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/audit_list.html",
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@administrator_required
+@require_GET
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    events = _filtered_events(form).order_by("at", "id")
+    log_event("audit.exported", data={"filters": {k: v for k, v in request.GET.items() if v and " " not in v}})
+    codes = dict(Client.objects.values_list("pk", "code"))
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(
+            ["at", "actor", "action", "object_type", "object_id", "client", "request_id", "ip", "data"]
+        )
+        for event in events.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    event.at.isoformat(),
+                    event.actor_label,
+                    event.action,
+                    event.object_type,
+                    event.object_id,
+                    codes.get(event.client_id or 0, ""),
+                    event.request_id,
+                    event.ip_address or "",
+                    event.data,
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="alliance-audit-{stamp}.csv"'
+    return response
+
+
+@administrator_required
+@require_GET
+def clinic_overview(request: HttpRequest) -> HttpResponse:
+    """Aggregates only: counts and rates, no client's record and no free text."""
+    since = timezone.now() - timedelta(days=90)
+    recent = Appointment.objects.filter(scheduled_at__gte=since, scheduled_at__lte=timezone.now())
+    by_attendance = dict(
+        recent.values_list("attendance").annotate(n=Count("pk")).values_list("attendance", "n")
+    )
+    recorded = sum(n for key, n in by_attendance.items() if key != Attendance.SCHEDULED)
+    missed = by_attendance.get(Attendance.NO_SHOW, 0) + by_attendance.get(Attendance.LATE_CANCEL, 0)
+    ended = Episode.objects.filter(status="ended")
+    end_reasons = dict(ended.values_list("end_reason").annotate(n=Count("pk")).values_list("end_reason", "n"))
+    therapists = (
+        User.objects.filter(role__in=(Role.THERAPIST, Role.SUPERVISOR))
+        .annotate(
+            active=Count("episodes", filter=Q(episodes__status="active")),
+            ended=Count("episodes", filter=Q(episodes__status="ended")),
+        )
+        .order_by("last_name")
+    )
+    context: dict[str, Any] = {
+        "active_episodes": Episode.objects.filter(status="active").count(),
+        "ended_episodes": sum(end_reasons.values()),
+        "end_reasons": end_reasons,
+        "dropout_rate": (end_reasons.get("dropout", 0) / sum(end_reasons.values())) if end_reasons else None,
+        "appointments_90d": recorded,
+        "by_attendance": by_attendance,
+        "missed_rate": (missed / recorded) if recorded else None,
+        "therapists": therapists,
+    }
+    return render(request, "accounts/clinic_overview.html", context)

@@ -1,0 +1,368 @@
+"""The therapy practice: clients, episodes of care, appointments, responses, reflections, alerts.
+
+Free text (names, contact details, goals, notes, open answers) is encrypted at rest; scores, dates and
+codes stay in plain columns so that they can be queried and aggregated.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from alliance.core.fields import EncryptedJSONField, EncryptedTextField
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Español"
+
+
+class Client(models.Model):
+    """A person in therapy. The code is what appears in lists, exports and URLs; the name never does."""
+
+    code = models.CharField(max_length=16, unique=True)
+    name = EncryptedTextField()
+    email = EncryptedTextField(blank=True, default="")
+    phone = EncryptedTextField(blank=True, default="")
+    preferred_language = models.CharField(
+        max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("code",)
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def audit_client_id(self) -> int:
+        return self.pk  # type: ignore[no-any-return]
+
+
+class EpisodeStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Ended"
+
+
+class EndReason(models.TextChoices):
+    PLANNED = "planned", "Planned ending"
+    DROPOUT = "dropout", "Client dropped out"
+    TRANSFERRED = "transferred", "Transferred"
+    OTHER = "other", "Other"
+
+
+def default_outcome_instruments() -> list[str]:
+    return ["phq9", "gad7"]
+
+
+class Episode(models.Model):
+    """A course of care: one client with one therapist, from first to last session."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="episodes")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="episodes"
+    )
+    started_on = models.DateField(default=timezone.localdate)
+    ended_on = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=EpisodeStatus.choices, default=EpisodeStatus.ACTIVE
+    )
+    end_reason = models.CharField(max_length=12, choices=EndReason.choices, blank=True)
+    # Which outcome measures the client answers before each session (instrument ids).
+    outcome_instruments = models.JSONField(default=default_outcome_instruments)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-started_on", "-id")
+        indexes: ClassVar = [models.Index(fields=("therapist", "status"))]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(status="active", ended_on__isnull=True, end_reason="")
+                | Q(status="ended", ended_on__isnull=False) & ~Q(end_reason=""),
+                name="episode_end_is_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client.code} episode from {self.started_on:%Y-%m-%d}"
+
+    @property
+    def audit_client_id(self) -> int:
+        return self.client_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == EpisodeStatus.ACTIVE
+
+
+class Goal(models.Model):
+    """One of up to three goals, in the client's own words (rated by Goal-Based Outcomes)."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="goals")
+    number = models.PositiveSmallIntegerField()
+    description = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("episode", "number")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("episode", "number"), name="unique_goal_number"),
+            models.CheckConstraint(condition=Q(number__gte=1, number__lte=3), name="goal_number_1_to_3"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Goal {self.number}"
+
+    @property
+    def audit_client_id(self) -> int:
+        return self.episode.client_id
+
+
+class Attendance(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    ATTENDED = "attended", "Attended"
+    CANCELLED = "cancelled", "Cancelled with notice"
+    LATE_CANCEL = "late_cancel", "Late cancellation"
+    NO_SHOW = "no_show", "No-show"
+
+
+class Appointment(models.Model):
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="appointments")
+    scheduled_at = models.DateTimeField()
+    session_number = models.PositiveSmallIntegerField()
+    attendance = models.CharField(
+        max_length=12, choices=Attendance.choices, default=Attendance.SCHEDULED
+    )
+    attendance_recorded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("episode", "session_number")
+        indexes: ClassVar = [models.Index(fields=("scheduled_at",))]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=("episode", "session_number"), name="unique_session_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.session_number} on {self.scheduled_at:%Y-%m-%d}"
+
+    @property
+    def audit_client_id(self) -> int:
+        return self.episode.client_id
+
+
+class Respondent(models.TextChoices):
+    CLIENT = "client", "Client"
+    THERAPIST = "therapist", "Therapist"
+
+
+class ResponseSource(models.TextChoices):
+    CHECKIN = "checkin", "Client check-in link"
+    THERAPIST = "therapist", "Entered by the therapist"
+    IMPORT = "import", "Imported"
+    DEMO = "demo", "Demo data"
+
+
+class Response(models.Model):
+    """One completed instrument. Scores are computed by alliance.measures when the response is saved
+    and stored with the instrument version used, so that a later change to an instrument never
+    rewrites history."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="responses")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
+    )
+    instrument = models.CharField(max_length=40)
+    instrument_version = models.CharField(max_length=20)
+    respondent = models.CharField(max_length=10, choices=Respondent.choices)
+    # Numeric and choice answers, keyed by item linkId. Free-text answers go to `open_answers`.
+    answers = models.JSONField(default=dict)
+    open_answers = EncryptedJSONField(null=True, blank=True)
+    scorable = models.BooleanField(default=True)
+    total = models.FloatField(null=True, blank=True, db_index=True)
+    band = models.CharField(max_length=40, blank=True)
+    above_cutoff = models.BooleanField(null=True)
+    risk = models.BooleanField(default=False)
+    # The full scoring result (subscales, missing-item handling, risk flags) as alliance.measures
+    # returned it.
+    score = models.JSONField(default=dict)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=ResponseSource.choices)
+
+    class Meta:
+        ordering = ("episode", "submitted_at")
+        indexes: ClassVar = [models.Index(fields=("episode", "instrument", "submitted_at"))]
+        constraints: ClassVar = [
+            # One response per appointment, instrument and respondent: a retried submission can
+            # never store a second one.
+            models.UniqueConstraint(
+                fields=("appointment", "instrument", "respondent"),
+                condition=Q(appointment__isnull=False),
+                name="one_response_per_appointment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.total}"
+
+    @property
+    def audit_client_id(self) -> int:
+        return self.episode.client_id
+
+
+class Reflection(models.Model):
+    """The therapist's private note on a session: their own reactions, questions for supervision."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="reflections")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="reflections"
+    )
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reflections"
+    )
+    text = EncryptedTextField()
+    shared_with_supervisor = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"Reflection {self.pk}"
+
+    @property
+    def audit_client_id(self) -> int:
+        return self.episode.client_id
+
+
+class AlertKind(models.TextChoices):
+    RISK = "risk", "Risk"
+    RUPTURE = "rupture", "Rupture"
+    EARLY_WEAK_ALLIANCE = "early_weak_alliance", "Early weak alliance"
+    PERSPECTIVE_GAP = "perspective_gap", "Perspective gap"
+    NOT_ON_TRACK = "not_on_track", "Not on track"
+    DETERIORATION = "deterioration", "Reliable deterioration"
+    DISENGAGEMENT = "disengagement", "Disengagement"
+
+
+class AlertSeverity(models.TextChoices):
+    URGENT = "urgent", "Urgent"
+    RED = "red", "Red"
+    YELLOW = "yellow", "Yellow"
+    INFO = "info", "Information"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    REPAIR_DISCUSSED = "repair_discussed", "Repair discussed"
+    REPAIRED = "repaired", "Repaired"
+    UNRESOLVED = "unresolved", "Unresolved"
+    CLOSED = "closed", "Closed"
+
+
+class Alert(models.Model):
+    """Something the therapist would otherwise miss, with the numbers that raised it.
+
+    `key` identifies "the same alert" across recomputations (see alliance.alerts), so recomputing never
+    duplicates an alert or loses its notes.
+    """
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="alerts")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=24, choices=AlertKind.choices)
+    severity = models.CharField(max_length=10, choices=AlertSeverity.choices)
+    status = models.CharField(max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    session_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Generated from numbers by alliance.alerts; never contains client free text.
+    title = models.CharField(max_length=200)
+    explanation = models.TextField()
+    suggestion = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes: ClassVar = [models.Index(fields=("episode", "status"))]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def audit_client_id(self) -> int:
+        return self.episode.client_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (AlertStatus.CLOSED, AlertStatus.REPAIRED)
+
+
+class AlertNote(models.Model):
+    """A therapist's note on an alert (the repair conversation, the reason for closing)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=24)
+    text = EncryptedTextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.action} note on alert {self.alert_id}"
+
+    @property
+    def audit_client_id(self) -> int:
+        return self.alert.episode.client_id
+
+
+class ClinicSettings(models.Model):
+    """Clinic-wide settings an administrator can change. A single row (pk=1)."""
+
+    crisis_resources_en = models.TextField(default="", blank=True)
+    crisis_resources_es = models.TextField(default="", blank=True)
+    # Overrides of alliance.alerts.AlertSettings, by field name; absent keys keep the defaults.
+    alert_settings = models.JSONField(default=dict, blank=True)
+    checkin_link_hours = models.PositiveIntegerField(default=72)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "clinic settings"
+
+    def __str__(self) -> str:
+        return "Clinic settings"
+
+    @classmethod
+    def load(cls) -> ClinicSettings:
+        obj, _ = cls.objects.get_or_create(pk=1, defaults={"checkin_link_hours": settings.CHECKIN_LINK_HOURS})
+        return obj
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)

@@ -1,0 +1,139 @@
+"""Read models for the therapist's screens, built so that the number of SQL queries never depends on
+the size of the caseload (every per-episode figure is a correlated subquery in one SELECT)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import (
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from alliance.care.models import (
+    Alert,
+    AlertStatus,
+    Appointment,
+    Attendance,
+    Episode,
+    Respondent,
+    Response,
+)
+
+OPEN_ALERT_STATUSES = (
+    AlertStatus.OPEN,
+    AlertStatus.ACKNOWLEDGED,
+    AlertStatus.REPAIR_DISCUSSED,
+    AlertStatus.UNRESOLVED,
+)
+
+
+def _last_total(instrument: str, respondent: str = Respondent.CLIENT) -> Subquery:
+    return Subquery(
+        Response.objects.filter(
+            episode=OuterRef("pk"), instrument=instrument, respondent=respondent, scorable=True
+        )
+        .order_by("-submitted_at")
+        .values("total")[:1],
+        output_field=FloatField(),
+    )
+
+
+def _first_total(instrument: str) -> Subquery:
+    return Subquery(
+        Response.objects.filter(
+            episode=OuterRef("pk"),
+            instrument=instrument,
+            respondent=Respondent.CLIENT,
+            scorable=True,
+        )
+        .order_by("submitted_at")
+        .values("total")[:1],
+        output_field=FloatField(),
+    )
+
+
+def _count(queryset: QuerySet[Alert] | QuerySet[Appointment]) -> Subquery:
+    return Subquery(
+        queryset.order_by()
+        .values("episode")
+        .annotate(n=Count("pk"))
+        .values("n")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def with_caseload_figures(episodes: QuerySet[Episode], now: datetime | None = None) -> QuerySet[Episode]:
+    now = now or timezone.now()
+    return episodes.select_related("client", "therapist").annotate(
+        next_appointment_at=Subquery(
+            Appointment.objects.filter(
+                episode=OuterRef("pk"), attendance=Attendance.SCHEDULED, scheduled_at__gte=now
+            )
+            .order_by("scheduled_at")
+            .values("scheduled_at")[:1]
+        ),
+        last_attended_at=Subquery(
+            Appointment.objects.filter(episode=OuterRef("pk"), attendance=Attendance.ATTENDED)
+            .order_by("-scheduled_at")
+            .values("scheduled_at")[:1]
+        ),
+        sessions_attended=Coalesce(
+            _count(Appointment.objects.filter(episode=OuterRef("pk"), attendance=Attendance.ATTENDED)),
+            Value(0),
+        ),
+        open_alerts=Coalesce(
+            _count(Alert.objects.filter(episode=OuterRef("pk"), status__in=OPEN_ALERT_STATUSES)),
+            Value(0),
+        ),
+        urgent_alerts=Coalesce(
+            _count(
+                Alert.objects.filter(
+                    episode=OuterRef("pk"),
+                    status__in=OPEN_ALERT_STATUSES,
+                    severity__in=("urgent", "red"),
+                )
+            ),
+            Value(0),
+        ),
+        first_phq9=_first_total("phq9"),
+        last_phq9=_last_total("phq9"),
+        first_gad7=_first_total("gad7"),
+        last_gad7=_last_total("gad7"),
+        last_checkin=_last_total("checkin"),
+    )
+
+
+@dataclass(frozen=True)
+class CaseloadFilter:
+    status: str = "active"
+
+    def apply(self, episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+        if self.status in ("active", "ended"):
+            episodes = episodes.filter(status=self.status)
+        return episodes
+
+
+def caseload(episodes: QuerySet[Episode], status: str = "active") -> QuerySet[Episode]:
+    """The rows of a caseload table: urgent first, then by next appointment."""
+    rows = with_caseload_figures(CaseloadFilter(status).apply(episodes))
+    return rows.order_by(
+        F("urgent_alerts").desc(),
+        F("open_alerts").desc(),
+        F("next_appointment_at").asc(nulls_last=True),
+        "client__code",
+    )
+
+
+def open_alert_filter() -> Q:
+    return Q(status__in=OPEN_ALERT_STATUSES)

@@ -1,0 +1,128 @@
+"""The therapist's and supervisor's screens. Views stay thin: access in access.py, reads in queries.py."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from alliance.accounts.audit import log_event, log_many
+from alliance.accounts.models import Supervision, User
+from alliance.care import access, queries
+from alliance.care.models import Appointment, Episode, Goal, Response
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if user.is_administrator:
+        return redirect("clinic_overview")
+    if user.is_supervisor:
+        return redirect("supervision")
+    return redirect("caseload")
+
+
+def _status_param(request: HttpRequest) -> str:
+    status = request.GET.get("status", "active")
+    return status if status in ("active", "ended", "all") else "active"
+
+
+@login_required
+@require_GET
+def caseload(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.is_clinician:
+        raise Http404
+    status = _status_param(request)
+    episodes = list(queries.caseload(access.episodes_visible_to(user).filter(therapist=user), status))
+    log_many("care.caseload.viewed", [e.client for e in episodes])
+    return render(
+        request,
+        "care/caseload.html",
+        {"episodes": episodes, "status": status, "owner": user, "is_own": True},
+    )
+
+
+@login_required
+@require_GET
+def supervision(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.is_clinician:
+        raise Http404
+    links = Supervision.objects.filter(supervisor=user).select_related("therapist")
+    therapists = [link.therapist for link in links]
+    status = _status_param(request)
+    rows = list(
+        queries.caseload(access.episodes_visible_to(user).filter(therapist__in=therapists), status)
+    )
+    by_therapist: dict[int, list[Episode]] = defaultdict(list)
+    for episode in rows:
+        by_therapist[episode.therapist_id].append(episode)
+    log_many("care.caseload.viewed", [e.client for e in rows], data={"as": "supervisor"})
+    groups = [(therapist, by_therapist.get(therapist.pk, [])) for therapist in therapists]
+    return render(request, "care/supervision.html", {"groups": groups, "status": status})
+
+
+@login_required
+@require_GET
+def client_detail(request: HttpRequest, code: str) -> HttpResponse:
+    user = _user(request)
+    client = access.get_client_or_404(user, code)
+    episodes = list(
+        access.episodes_visible_to(user)
+        .filter(client=client)
+        .select_related("therapist")
+        .prefetch_related(
+            Prefetch("goals", queryset=Goal.objects.order_by("number")),
+            Prefetch(
+                "appointments",
+                queryset=Appointment.objects.order_by("session_number").prefetch_related(
+                    Prefetch("responses", queryset=Response.objects.order_by("submitted_at"))
+                ),
+            ),
+            Prefetch(
+                "alerts",
+                queryset=access.alerts_visible_to(user).filter(queries.open_alert_filter()),
+                to_attr="open_alert_list",
+            ),
+            Prefetch(
+                "reflections",
+                queryset=access.reflections_visible_to(user).select_related("appointment"),
+                to_attr="visible_reflections",
+            ),
+        )
+        .order_by("-started_on")
+    )
+    log_event("care.client.viewed", obj=client)
+    sessions = {episode.pk: _session_rows(episode) for episode in episodes}
+    return render(
+        request,
+        "care/client_detail.html",
+        {
+            "client": client,
+            "episodes": [(episode, sessions[episode.pk]) for episode in episodes],
+            "can_change": any(access.is_own_episode(user, e) for e in episodes),
+        },
+    )
+
+
+def _session_rows(episode: Episode) -> list[dict[str, Any]]:
+    """One row per appointment with the totals of what was answered for it."""
+    rows = []
+    for appointment in episode.appointments.all():
+        totals: dict[str, Response] = {}
+        for response in appointment.responses.all():
+            key = response.instrument if response.respondent == "client" else "therapist"
+            totals[key] = response
+        rows.append({"appointment": appointment, "responses": totals})
+    return rows

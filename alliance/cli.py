@@ -1,0 +1,33 @@
+"""The `alliance` command.
+
+`score`, `change`, `outcomes` and `instruments` work on plain data without a database, so they skip
+Django entirely (fast, and usable by researchers on exported files). Everything else is a Django
+management command: `alliance demo`, `alliance serve`, `alliance worker`, `alliance migrate`, ...
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+PURE_COMMANDS = frozenset({"score", "change", "outcomes", "instruments"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in PURE_COMMANDS:
+        from alliance.measures.cli import main as measures_main
+
+        return measures_main(args)
+    if args and args[0] == "demo":
+        # The demo serves plain HTTP on 127.0.0.1, so HTTPS-only cookies would make sign-in impossible.
+        os.environ.setdefault("ALLIANCE_HTTPS", "0")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alliance.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["alliance", *args])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: secrets, encrypted fields, request ids, audit context."""

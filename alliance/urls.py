@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/", include("allauth.urls")),
+    path("", include("alliance.accounts.urls")),
+    path("", include("alliance.care.urls")),
+]

@@ -1,0 +1,66 @@
+"""Pages a therapist uses run a fixed number of SQL queries, whatever the caseload size (netbox-style
+baselines: if a change adds a query, update the number here deliberately)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from alliance.accounts.models import Role
+from tests import factories
+
+BASELINES = {"caseload": 7, "supervision": 8, "client_detail": 13}
+
+
+def _caseload_of(therapist, size: int) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(size):
+        episode = factories.EpisodeFactory(therapist=therapist)
+        for number in (1, 2, 3):
+            appointment = factories.AppointmentFactory(episode=episode, session_number=number)
+            factories.ResponseFactory(episode=episode, appointment=appointment, instrument="phq9")
+            factories.ResponseFactory(episode=episode, appointment=appointment, instrument="checkin", total=7.5)
+        factories.AlertFactory(episode=episode)
+
+
+def _count(http: HttpClient, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert http.get(url).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["caseload", "supervision"])
+def test_caseload_queries_do_not_grow_with_the_caseload(page: str) -> None:
+    therapist = factories.UserFactory()
+    supervisor = factories.UserFactory(role=Role.SUPERVISOR)
+    factories.SupervisionFactory(supervisor=supervisor, therapist=therapist)
+    http = HttpClient()
+    http.force_login(therapist if page == "caseload" else supervisor)
+    _caseload_of(therapist, 2)
+    small = _count(http, reverse(page))
+    _caseload_of(therapist, 25)
+    large = _count(http, reverse(page))
+    assert small == large == BASELINES[page]
+
+
+@pytest.mark.django_db
+def test_client_page_queries_do_not_grow_with_the_number_of_sessions() -> None:
+    therapist = factories.UserFactory()
+    episode = factories.EpisodeFactory(therapist=therapist)
+    http = HttpClient()
+    http.force_login(therapist)
+    url = reverse("client_detail", args=[episode.client.code])
+
+    def add_sessions(start: int, count: int) -> None:
+        for number in range(start, start + count):
+            appointment = factories.AppointmentFactory(episode=episode, session_number=number)
+            factories.ResponseFactory(episode=episode, appointment=appointment)
+            factories.ReflectionFactory(episode=episode, appointment=appointment)
+
+    add_sessions(1, 2)
+    small = _count(http, url)
+    add_sessions(3, 30)
+    assert small == _count(http, url) == BASELINES["client_detail"]

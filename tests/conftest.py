@@ -1,0 +1,77 @@
+"""Shared fixtures in the style of healthchecks' hc/test.py: an owner (the treating therapist), their
+supervisor, a colleague therapist with their own client, an unrelated supervisor, an administrator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+from alliance.accounts.models import Role, User
+from alliance.care import models as care
+from tests import factories
+
+
+@dataclass
+class Clinic:
+    owner: User
+    supervisor: User
+    colleague: User
+    other_supervisor: User
+    administrator: User
+    client: care.Client
+    episode: care.Episode
+    appointment: care.Appointment
+    shared_reflection: care.Reflection
+    private_reflection: care.Reflection
+    alert: care.Alert
+    colleague_client: care.Client
+
+    def user(self, role: str) -> User | None:
+        return None if role == "anonymous" else getattr(self, role)
+
+
+def with_totp(user: User) -> User:
+    TOTP.activate(user, generate_totp_secret())
+    return user
+
+
+@pytest.fixture
+def clinic(db: None) -> Clinic:
+    owner = factories.UserFactory(email="owner@clinic.test", first_name="Olive", last_name="Owner")
+    colleague = factories.UserFactory(email="colleague@clinic.test", last_name="Colleague")
+    supervisor = factories.UserFactory(email="supervisor@clinic.test", role=Role.SUPERVISOR)
+    other_supervisor = factories.UserFactory(email="other-sup@clinic.test", role=Role.SUPERVISOR)
+    administrator = with_totp(factories.UserFactory(email="admin@clinic.test", role=Role.ADMINISTRATOR))
+    factories.SupervisionFactory(supervisor=supervisor, therapist=owner)
+    factories.SupervisionFactory(supervisor=other_supervisor, therapist=colleague)
+
+    client = factories.ClientFactory(code="C-OWN01", name="Marguerite Quillfeather", email="mq@example.com")
+    episode = factories.EpisodeFactory(client=client, therapist=owner)
+    factories.GoalFactory(episode=episode, number=1, description="Speak up at work without panicking")
+    appointment = factories.AppointmentFactory(episode=episode, session_number=1)
+    factories.ResponseFactory(episode=episode, appointment=appointment, instrument="phq9", total=14)
+    shared = factories.ReflectionFactory(
+        episode=episode, text="Shared: I felt protective and hurried the ending.", shared_with_supervisor=True
+    )
+    private = factories.ReflectionFactory(
+        episode=episode, text="Private: irritation when she cancelled again.", shared_with_supervisor=False
+    )
+    alert = factories.AlertFactory(episode=episode, appointment=appointment)
+    colleague_client = factories.ClientFactory(code="C-COL01", name="Bartholomew Inkwright")
+    factories.EpisodeFactory(client=colleague_client, therapist=colleague)
+    return Clinic(
+        owner=owner,
+        supervisor=supervisor,
+        colleague=colleague,
+        other_supervisor=other_supervisor,
+        administrator=administrator,
+        client=client,
+        episode=episode,
+        appointment=appointment,
+        shared_reflection=shared,
+        private_reflection=private,
+        alert=alert,
+        colleague_client=colleague_client,
+    )

@@ -1,0 +1,107 @@
+"""Every URL the application defines, requested as each kind of user, with the expected status.
+
+The owner is the treating therapist, the supervisor supervises the owner, the colleague is another
+therapist, the other supervisor supervises only the colleague. A URL added without an entry here fails
+`test_every_url_is_in_the_matrix`, so access is decided deliberately for each new page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.test import Client as HttpClient
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import Clinic
+
+ROLES = ("owner", "supervisor", "colleague", "other_supervisor", "administrator", "anonymous")
+LOGIN = 302  # anonymous visitors are sent to the sign-in page
+
+ADMIN_ONLY = {r: 404 for r in ROLES} | {"administrator": 200, "anonymous": LOGIN}
+CLINICIANS = {r: 200 for r in ROLES} | {"administrator": 404, "anonymous": LOGIN}
+OWNER_AND_SUPERVISOR = {r: 404 for r in ROLES} | {"owner": 200, "supervisor": 200, "anonymous": LOGIN}
+
+Builder = Callable[[Clinic], str]
+
+MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
+    "home": (lambda c: reverse("home"), {r: 302 for r in ROLES}),
+    "caseload": (lambda c: reverse("caseload"), CLINICIANS),
+    "supervision": (lambda c: reverse("supervision"), CLINICIANS),
+    "client_detail": (lambda c: reverse("client_detail", args=[c.client.code]), OWNER_AND_SUPERVISOR),
+    "clinic_overview": (lambda c: reverse("clinic_overview"), ADMIN_ONLY),
+    "user_list": (lambda c: reverse("user_list"), ADMIN_ONLY),
+    "user_create": (lambda c: reverse("user_create"), ADMIN_ONLY),
+    "user_edit": (lambda c: reverse("user_edit", args=[c.owner.pk]), ADMIN_ONLY),
+    "clinic_settings": (lambda c: reverse("clinic_settings"), ADMIN_ONLY),
+    "audit_list": (lambda c: reverse("audit_list"), ADMIN_ONLY),
+    "audit_export": (lambda c: reverse("audit_export"), ADMIN_ONLY),
+}
+
+
+def _alliance_url_names(patterns: list[Any] | None = None, in_alliance: bool = False) -> Iterator[str]:
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            module = getattr(entry.urlconf_module, "__name__", "")
+            yield from _alliance_url_names(entry.url_patterns, module.startswith("alliance."))
+        elif isinstance(entry, URLPattern) and in_alliance:
+            assert entry.name, f"URL pattern {entry.pattern} has no name"
+            yield entry.name
+
+
+def test_every_url_is_in_the_matrix() -> None:
+    assert set(_alliance_url_names()) == set(MATRIX)
+
+
+def _client_for(clinic: Clinic, role: str) -> HttpClient:
+    http = HttpClient()
+    user = clinic.user(role)
+    if user is not None:
+        http.force_login(user)
+    return http
+
+
+def _owner_data(clinic: Clinic, role: str) -> list[str]:
+    secrets = [clinic.client.name, clinic.client.email, clinic.private_reflection.text]
+    if role != "administrator":
+        # Administrators may see pseudonymous codes (in the audit trail); nobody else outside the
+        # client's care may see even that.
+        secrets.append(clinic.client.code)
+    return secrets
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+@pytest.mark.parametrize("role", ROLES)
+def test_access(clinic: Clinic, name: str, role: str) -> None:
+    build, expected = MATRIX[name]
+    response = _client_for(clinic, role).get(build(clinic))
+    assert response.status_code == expected[role], f"{role} GET {name}"
+    if expected[role] != 200 or role in ("colleague", "other_supervisor", "administrator"):
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        for secret in _owner_data(clinic, role):
+            assert secret.encode() not in body, f"{role} saw the owner's client data on {name}"
+
+
+def test_supervisor_sees_shared_but_not_private_reflections(clinic: Clinic) -> None:
+    http = _client_for(clinic, "supervisor")
+    page = http.get(reverse("client_detail", args=[clinic.client.code])).content.decode()
+    assert clinic.shared_reflection.text in page
+    assert clinic.private_reflection.text not in page
+
+
+def test_owner_sees_own_private_reflection(clinic: Clinic) -> None:
+    page = _client_for(clinic, "owner").get(reverse("client_detail", args=[clinic.client.code]))
+    assert clinic.private_reflection.text in page.content.decode()
+
+
+def test_colleague_caseload_holds_only_their_clients(clinic: Clinic) -> None:
+    page = _client_for(clinic, "colleague").get(reverse("caseload")).content.decode()
+    assert clinic.colleague_client.code in page
+    assert clinic.client.code not in page
+
+
+def test_supervisor_caseload_view_lists_supervisees_clients(clinic: Clinic) -> None:
+    page = _client_for(clinic, "supervisor").get(reverse("supervision")).content.decode()
+    assert clinic.client.name in page
+    assert clinic.colleague_client.code not in page
