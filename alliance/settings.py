@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "alliance.core",
     "alliance.accounts",
     "alliance.care",
+    "alliance.checkin",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
             ],
+            "builtins": ["alliance.core.templatetags.alliance_tags"],
         },
     }
 ]
@@ -190,6 +192,8 @@ CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# A client's expired CSRF cookie must not cost them their answers (see alliance.checkin.views).
+CSRF_FAILURE_VIEW = "alliance.checkin.views.csrf_failure"
 SECURE_SSL_REDIRECT = HTTPS and env_bool("ALLIANCE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS

@@ -4,4 +4,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("alliance.accounts.urls")),
     path("", include("alliance.care.urls")),
+    path("", include("alliance.checkin.urls")),
 ]

@@ -4,12 +4,16 @@ supervisor, a colleague therapist with their own client, an unrelated supervisor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from alliance.accounts.models import Role, User
 from alliance.care import models as care
+from alliance.checkin.links import create_link
+from alliance.checkin.models import Concern
 from tests import factories
 
 
@@ -27,6 +31,8 @@ class Clinic:
     private_reflection: care.Reflection
     alert: care.Alert
     colleague_client: care.Client
+    token: str
+    concern: Concern
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else getattr(self, role)
@@ -50,7 +56,11 @@ def clinic(db: None) -> Clinic:
     client = factories.ClientFactory(code="C-OWN01", name="Marguerite Quillfeather", email="mq@example.com")
     episode = factories.EpisodeFactory(client=client, therapist=owner)
     factories.GoalFactory(episode=episode, number=1, description="Speak up at work without panicking")
-    appointment = factories.AppointmentFactory(episode=episode, session_number=1)
+    # Scheduled for tomorrow, so its check-in link is valid.
+    appointment = factories.AppointmentFactory(
+        episode=episode, session_number=1, scheduled_at=timezone.now() + timedelta(days=1),
+        attendance=care.Attendance.SCHEDULED,
+    )
     factories.ResponseFactory(episode=episode, appointment=appointment, instrument="phq9", total=14)
     shared = factories.ReflectionFactory(
         episode=episode, text="Shared: I felt protective and hurried the ending.", shared_with_supervisor=True
@@ -61,6 +71,8 @@ def clinic(db: None) -> Clinic:
     alert = factories.AlertFactory(episode=episode, appointment=appointment)
     colleague_client = factories.ClientFactory(code="C-COL01", name="Bartholomew Inkwright")
     factories.EpisodeFactory(client=colleague_client, therapist=colleague)
+    _, token = create_link(appointment, created_by=owner)
+    concern = Concern.objects.create(episode=episode, text="I feel judged when I talk about my family.")
     return Clinic(
         owner=owner,
         supervisor=supervisor,
@@ -74,4 +86,6 @@ def clinic(db: None) -> Clinic:
         private_reflection=private,
         alert=alert,
         colleague_client=colleague_client,
+        token=token,
+        concern=concern,
     )

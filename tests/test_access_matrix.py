@@ -23,6 +23,12 @@ ADMIN_ONLY = {r: 404 for r in ROLES} | {"administrator": 200, "anonymous": LOGIN
 CLINICIANS = {r: 200 for r in ROLES} | {"administrator": 404, "anonymous": LOGIN}
 OWNER_AND_SUPERVISOR = {r: 404 for r in ROLES} | {"owner": 200, "supervisor": 200, "anonymous": LOGIN}
 
+PUBLIC = {r: 200 for r in ROLES}
+# Concerns about a therapist reach their supervisor and the administrators, never the therapist.
+CONCERN_READERS = {r: 404 for r in ROLES} | {"supervisor": 200, "administrator": 200, "anonymous": LOGIN}
+OWNER_AND_SUPERVISOR_READ = OWNER_AND_SUPERVISOR
+OWNER_ONLY = {r: 404 for r in ROLES} | {"owner": 200, "anonymous": LOGIN}
+
 Builder = Callable[[Clinic], str]
 
 MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
@@ -37,6 +43,24 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     "clinic_settings": (lambda c: reverse("clinic_settings"), ADMIN_ONLY),
     "audit_list": (lambda c: reverse("audit_list"), ADMIN_ONLY),
     "audit_export": (lambda c: reverse("audit_export"), ADMIN_ONLY),
+    "appointment_detail": (lambda c: reverse("appointment_detail", args=[c.appointment.pk]), OWNER_AND_SUPERVISOR),
+    "concern_list": (lambda c: reverse("concern_list"), {**CONCERN_READERS, "colleague": 404, "other_supervisor": 200}),
+    "concern_detail": (lambda c: reverse("concern_detail", args=[c.concern.pk]), CONCERN_READERS),
+    # The token is the credential: whoever holds a valid link gets the client's forms, and nothing more.
+    "checkin_landing": (lambda c: reverse("checkin_landing", args=[c.token]), PUBLIC),
+    "checkin_answer": (lambda c: reverse("checkin_answer", args=[c.token, "gad7"]), PUBLIC),
+    "checkin_thanks": (lambda c: reverse("checkin_thanks", args=[c.token]), PUBLIC),
+    "checkin_support": (lambda c: reverse("checkin_support", args=[c.token]), PUBLIC),
+    "checkin_concern": (lambda c: reverse("checkin_concern", args=[c.token]), PUBLIC),
+}
+
+# POST-only URLs: checked with a POST (GET answers 405 to everyone signed in).
+POST_MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
+    "checkin_link_create": (lambda c: reverse("checkin_link_create", args=[c.appointment.pk]), OWNER_ONLY),
+    "concern_update": (
+        lambda c: reverse("concern_update", args=[c.concern.pk]),
+        {**CONCERN_READERS, "supervisor": 302, "administrator": 302},
+    ),
 }
 
 
@@ -51,7 +75,8 @@ def _alliance_url_names(patterns: list[Any] | None = None, in_alliance: bool = F
 
 
 def test_every_url_is_in_the_matrix() -> None:
-    assert set(_alliance_url_names()) == set(MATRIX)
+    assert set(_alliance_url_names()) == set(MATRIX) | set(POST_MATRIX)
+    assert not set(MATRIX) & set(POST_MATRIX)
 
 
 def _client_for(clinic: Clinic, role: str) -> HttpClient:
@@ -63,12 +88,21 @@ def _client_for(clinic: Clinic, role: str) -> HttpClient:
 
 
 def _owner_data(clinic: Clinic, role: str) -> list[str]:
-    secrets = [clinic.client.name, clinic.client.email, clinic.private_reflection.text]
+    secrets = [clinic.client.name, clinic.client.email, clinic.private_reflection.text, clinic.concern.text]
     if role != "administrator":
         # Administrators may see pseudonymous codes (in the audit trail); nobody else outside the
         # client's care may see even that.
         secrets.append(clinic.client.code)
     return secrets
+
+
+# Pages meant for someone else; what they may show is checked by the tests of those pages.
+ALLOWED_TO_SHOW = {
+    ("concern_list", "supervisor"), ("concern_detail", "supervisor"), ("concern_list", "administrator"),
+    ("concern_detail", "administrator"),
+}
+# Token pages show the client's own goals and forms, never their name, code or contact details.
+TOKEN_PAGES = {"checkin_landing", "checkin_answer", "checkin_thanks", "checkin_support", "checkin_concern"}
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
@@ -77,10 +111,22 @@ def test_access(clinic: Clinic, name: str, role: str) -> None:
     build, expected = MATRIX[name]
     response = _client_for(clinic, role).get(build(clinic))
     assert response.status_code == expected[role], f"{role} GET {name}"
-    if expected[role] != 200 or role in ("colleague", "other_supervisor", "administrator"):
+    outsider = expected[role] != 200 or role in ("colleague", "other_supervisor", "administrator")
+    if (outsider and (name, role) not in ALLOWED_TO_SHOW) or name in TOKEN_PAGES:
         body = b"".join(response.streaming_content) if response.streaming else response.content
-        for secret in _owner_data(clinic, role):
+        for secret in _owner_data(clinic, "anonymous" if name in TOKEN_PAGES else role):
             assert secret.encode() not in body, f"{role} saw the owner's client data on {name}"
+
+
+@pytest.mark.parametrize("name", sorted(POST_MATRIX))
+@pytest.mark.parametrize("role", ROLES)
+def test_post_access(clinic: Clinic, name: str, role: str) -> None:
+    build, expected = POST_MATRIX[name]
+    response = _client_for(clinic, role).post(build(clinic), {"status": "in_hand"})
+    assert response.status_code == expected[role], f"{role} POST {name}"
+    if expected[role] == 404:
+        for secret in _owner_data(clinic, role):
+            assert secret.encode() not in response.content
 
 
 def test_supervisor_sees_shared_but_not_private_reflections(clinic: Clinic) -> None:

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from alliance.care import views
+from alliance.care import session_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("caseload/", views.caseload, name="caseload"),
     path("supervision/", views.supervision, name="supervision"),
     path("clients/<str:code>/", views.client_detail, name="client_detail"),
+    path("appointments/<int:pk>/", session_views.appointment_detail, name="appointment_detail"),
+    path("appointments/<int:pk>/checkin-link/", session_views.create_checkin_link, name="checkin_link_create"),
 ]

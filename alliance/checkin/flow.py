@@ -1,0 +1,44 @@
+"""Which forms a client answers for an appointment, and which are already done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alliance.care.models import Appointment, Respondent, Response
+
+CHECKIN = "checkin"
+GBO = "gbo"
+# Goal-Based Outcomes are rated at the first session and every fourth after it (1, 5, 9, ...).
+GBO_EVERY = 4
+
+
+@dataclass(frozen=True)
+class Step:
+    instrument: str
+    part: str  # "before" or "after"
+    done: bool
+
+
+def before_instruments(appointment: Appointment, goal_count: int) -> list[str]:
+    instruments = [i for i in appointment.episode.outcome_instruments if i != GBO]
+    if goal_count and (appointment.session_number - 1) % GBO_EVERY == 0:
+        instruments.append(GBO)
+    return instruments
+
+
+def steps(appointment: Appointment, goal_count: int) -> list[Step]:
+    answered = set(
+        Response.objects.filter(appointment=appointment, respondent=Respondent.CLIENT).values_list(
+            "instrument", flat=True
+        )
+    )
+    before = [Step(i, "before", i in answered) for i in before_instruments(appointment, goal_count)]
+    return [*before, Step(CHECKIN, "after", CHECKIN in answered)]
+
+
+def next_step(all_steps: list[Step], after: str) -> Step | None:
+    """The next unanswered form in the same part, so "before" runs PHQ-9 → GAD-7 → GBO in one go."""
+    current = next((s for s in all_steps if s.instrument == after), None)
+    if current is None:
+        return None
+    return next((s for s in all_steps if s.part == current.part and not s.done and s.instrument != after), None)

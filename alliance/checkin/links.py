@@ -1,0 +1,74 @@
+"""Creating and resolving check-in links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from django.utils import timezone
+
+from alliance.accounts.models import User
+from alliance.care.models import Appointment, ClinicSettings
+from alliance.checkin import tokens
+from alliance.checkin.models import CheckinLink
+
+# A form opened before the link expired may be sent up to this long afterwards (issue #4: "a submission
+# that arrives just after expiry but began before it is accepted"). Long enough for a slow phone on a
+# train; short enough that an old open tab cannot be used days later.
+LATE_SUBMISSION_GRACE = timedelta(hours=2)
+
+
+class LinkProblem(Enum):
+    NOT_FOUND = "not_found"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    link: CheckinLink | None
+    problem: LinkProblem | None
+
+
+def expiry_for(appointment: Appointment) -> datetime:
+    hours = ClinicSettings.load().checkin_link_hours
+    return appointment.scheduled_at + timedelta(hours=hours)
+
+
+def create_link(appointment: Appointment, created_by: User | None = None) -> tuple[CheckinLink, str]:
+    """Return the link and its token. The token is shown once (URL, QR code, email) and never stored."""
+    token = tokens.new_token()
+    link = CheckinLink.objects.create(
+        appointment=appointment,
+        token_digest=tokens.digest(token),
+        created_by=created_by,
+        expires_at=expiry_for(appointment),
+    )
+    return link, token
+
+
+def resolve(token: str, *, started_at: datetime | None = None) -> Resolved:
+    """Find the link for a token. `started_at` (when the client opened the form, from a signed field)
+    lets a submission that began before expiry through, within the grace period."""
+    if not tokens.looks_like_token(token):
+        return Resolved(None, LinkProblem.NOT_FOUND)
+    link = (
+        CheckinLink.objects.select_related("appointment__episode__client", "appointment__episode__therapist")
+        .filter(token_digest=tokens.digest(token))
+        .first()
+    )
+    if link is None or not tokens.matches(token, link.token_digest) or link.is_revoked:
+        return Resolved(None, LinkProblem.NOT_FOUND)
+    now = timezone.now()
+    if link.is_expired(now):
+        began_in_time = started_at is not None and started_at < link.expires_at
+        if not (began_in_time and now - link.expires_at <= LATE_SUBMISSION_GRACE):
+            return Resolved(link, LinkProblem.EXPIRED)
+    if link.first_opened_at is None:
+        CheckinLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(first_opened_at=now)
+    return Resolved(link, None)
+
+
+def revoke(link: CheckinLink) -> None:
+    link.revoked_at = timezone.now()
+    link.save(update_fields=["revoked_at"])

@@ -1,0 +1,324 @@
+"""The client's check-in pages. No account: the link's token is the only credential.
+
+Promises kept here (issue #4): every answer survives a validation error, a database error or an expired
+CSRF token (the form is re-shown with what was posted); a double submit stores one response; a form
+begun before the link expired is accepted for a short while after; nothing about the client appears in a
+URL or page title; a risk answer shows crisis resources at once and raises an urgent alert.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import get_usage
+
+from alliance.accounts.audit import log_event
+from alliance.care import notify
+from alliance.care.alert_sync import raise_risk_alerts, schedule_recompute
+from alliance.care.models import ClinicSettings, Goal, Respondent, ResponseSource
+from alliance.care.responses import record_response
+from alliance.checkin import flow
+from alliance.checkin.copy import DEFAULT_CRISIS_RESOURCES, LANGUAGE_NAMES, LANGUAGES, copy_for
+from alliance.checkin.forms import InstrumentForm
+from alliance.checkin.links import LinkProblem, resolve
+from alliance.checkin.models import CheckinLink, Concern
+from alliance.measures import UnknownInstrument, get_instrument
+
+logger = logging.getLogger(__name__)
+
+LANG_COOKIE = "alliance_checkin_lang"
+STARTED_SALT = "alliance.checkin.started"
+# Failed token lookups allowed per address before every lookup from it is refused for a while.
+TOKEN_FAILURE_RATE = getattr(settings, "CHECKIN_TOKEN_FAILURE_RATE", "20/h")
+
+
+def _language(request: HttpRequest, link: CheckinLink | None) -> str:
+    asked = request.GET.get("lang") or request.POST.get("lang")
+    if asked in LANGUAGES:
+        return str(asked)
+    cookie = request.COOKIES.get(LANG_COOKIE)
+    if cookie in LANGUAGES:
+        return str(cookie)
+    if link is not None:
+        return str(link.appointment.episode.client.preferred_language)
+    return "en"
+
+
+def _page(
+    request: HttpRequest,
+    template: str,
+    lang: str,
+    context: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    base = {
+        "lang": lang,
+        "t": copy_for(lang),
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        "current_path": request.path,
+    }
+    response = render(request, template, {**base, **(context or {})}, status=status)
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    if request.GET.get("lang") in LANGUAGES:
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+        )
+    return response
+
+
+def _started_field() -> str:
+    return signing.TimestampSigner(salt=STARTED_SALT).sign(timezone.now().isoformat())
+
+
+def _started_at(request: HttpRequest) -> datetime | None:
+    value = request.POST.get("started", "")
+    try:
+        return datetime.fromisoformat(signing.TimestampSigner(salt=STARTED_SALT).unsign(value))
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def _failed_lookups(request: HttpRequest, *, count_one: bool) -> bool:
+    """Count a failed token lookup from this address; True once the address has used up its allowance."""
+    usage = get_usage(request, group="checkin-token", key="ip", rate=TOKEN_FAILURE_RATE, increment=count_one)
+    return usage is not None and (usage["should_limit"] or usage["count"] >= usage["limit"])
+
+
+def _open(request: HttpRequest, token: str, started_at: datetime | None = None) -> CheckinLink | HttpResponse:
+    """Resolve the token or answer with a page that reveals nothing about any client."""
+    if _failed_lookups(request, count_one=False):
+        lang = _language(request, None)
+        return _page(request, "checkin/problem.html", lang, {"problem": "rate_limited"}, status=429)
+    resolved = resolve(token, started_at=started_at)
+    if resolved.problem is LinkProblem.NOT_FOUND or resolved.link is None:
+        _failed_lookups(request, count_one=True)
+        return _page(request, "checkin/problem.html", _language(request, None), {"problem": "not_found"}, 404)
+    if resolved.problem is LinkProblem.EXPIRED:
+        # The client's language is used, but nothing else about them is shown.
+        return _page(
+            request, "checkin/problem.html", _language(request, resolved.link), {"problem": "expired"}, 410
+        )
+    return resolved.link
+
+
+def _goal_context(link: CheckinLink) -> dict[str, str]:
+    goals = Goal.objects.filter(episode_id=link.appointment.episode_id).order_by("number")
+    return {f"goal{goal.number}": goal.description for goal in goals}
+
+
+def _steps(link: CheckinLink, goals: dict[str, str]) -> list[flow.Step]:
+    return flow.steps(link.appointment, len(goals))
+
+
+def _crisis_text(lang: str) -> str:
+    clinic = ClinicSettings.load()
+    configured = clinic.crisis_resources_es if lang == "es" else clinic.crisis_resources_en
+    return configured.strip() or DEFAULT_CRISIS_RESOURCES[lang]
+
+
+@never_cache
+@require_http_methods(["GET"])
+def landing(request: HttpRequest, token: str) -> HttpResponse:
+    opened = _open(request, token)
+    if isinstance(opened, HttpResponse):
+        return opened
+    link = opened
+    lang = _language(request, link)
+    goals = _goal_context(link)
+    steps = _steps(link, goals)
+    log_event("checkin.link.opened", obj=link, client_id=link.appointment.episode.client_id)
+    titles = {s.instrument: get_instrument(s.instrument).title(lang) for s in steps}
+    context = {
+        "token": token,
+        "before": [(s, titles[s.instrument]) for s in steps if s.part == "before"],
+        "after": [(s, titles[s.instrument]) for s in steps if s.part == "after"],
+        "all_done": all(s.done for s in steps),
+    }
+    return _page(request, "checkin/landing.html", lang, context)
+
+
+def _render_form(
+    request: HttpRequest,
+    token: str,
+    lang: str,
+    form: InstrumentForm,
+    *,
+    problem: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "token": token,
+        "form": form,
+        "instrument": form.instrument,
+        "title": form.instrument.title(lang),
+        "instructions": form.instrument.instructions(lang),
+        "started": request.POST.get("started") or _started_field(),
+        "problem": problem,
+        "is_checkin": form.instrument.id == flow.CHECKIN,
+        "crisis_text": _crisis_text(lang),
+    }
+    return _page(request, "checkin/form.html", lang, context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse:
+    started_at = _started_at(request) if request.method == "POST" else None
+    opened = _open(request, token, started_at=started_at)
+    if isinstance(opened, HttpResponse):
+        return opened
+    link = opened
+    lang = _language(request, link)
+    goals = _goal_context(link)
+    steps = _steps(link, goals)
+    step = next((s for s in steps if s.instrument == instrument_id), None)
+    if step is None:
+        return redirect("checkin_landing", token=token)
+    try:
+        instrument = get_instrument(instrument_id)
+    except UnknownInstrument:
+        return redirect("checkin_landing", token=token)
+    copy = copy_for(lang)
+    if request.method == "GET":
+        if step.done:
+            return redirect("checkin_thanks", token=token)
+        return _render_form(request, token, lang, InstrumentForm(instrument, lang, copy, None, goals))
+
+    form = InstrumentForm(instrument, lang, copy, request.POST, goals)
+    if not form.is_valid():
+        return _render_form(request, token, lang, form, status=400)
+    appointment = link.appointment
+    try:
+        recorded = record_response(
+            episode=appointment.episode,
+            appointment=appointment,
+            instrument_id=instrument.id,
+            answers=form.answers,
+            respondent=Respondent.CLIENT,
+            source=ResponseSource.CHECKIN,
+        )
+        if recorded.created and recorded.response.risk:
+            alerts = raise_risk_alerts(recorded.response)
+            notify.risk_alerts(alerts)
+    except DatabaseError:
+        # The client keeps their answers on screen; nothing was half-saved (record_response is atomic).
+        logger.exception("Could not store a check-in response")
+        return _render_form(request, token, lang, form, problem="error_saving", status=503)
+    if recorded.created:
+        schedule_recompute(appointment.episode_id)
+    if recorded.response.risk:
+        following = flow.next_step(flow.steps(appointment, len(goals)), instrument.id)
+        query = f"?next={following.instrument}" if following else ""
+        return redirect(reverse("checkin_support", kwargs={"token": token}) + query)
+    following = flow.next_step(flow.steps(appointment, len(goals)), instrument.id)
+    if following is not None:
+        return redirect("checkin_answer", token=token, instrument_id=following.instrument)
+    return redirect("checkin_thanks", token=token)
+
+
+@never_cache
+@require_http_methods(["GET"])
+def thanks(request: HttpRequest, token: str) -> HttpResponse:
+    opened = _open(request, token)
+    if isinstance(opened, HttpResponse):
+        return opened
+    link = opened
+    lang = _language(request, link)
+    steps = _steps(link, _goal_context(link))
+    remaining = [s for s in steps if not s.done]
+    titles = {s.instrument: get_instrument(s.instrument).title(lang) for s in remaining}
+    context = {"token": token, "remaining": [(s, titles[s.instrument]) for s in remaining]}
+    return _page(request, "checkin/thanks.html", lang, context)
+
+
+@never_cache
+@require_http_methods(["GET"])
+def support(request: HttpRequest, token: str) -> HttpResponse:
+    """Crisis resources, shown straight after a risk answer (and reachable again from the link)."""
+    opened = _open(request, token)
+    if isinstance(opened, HttpResponse):
+        return opened
+    lang = _language(request, opened)
+    next_instrument = request.GET.get("next", "")
+    steps = _steps(opened, _goal_context(opened))
+    next_step = next((s for s in steps if s.instrument == next_instrument and not s.done), None)
+    context = {"token": token, "crisis_text": _crisis_text(lang), "next_step": next_step}
+    return _page(request, "checkin/support.html", lang, context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def concern(request: HttpRequest, token: str) -> HttpResponse:
+    opened = _open(request, token, started_at=_started_at(request) if request.method == "POST" else None)
+    if isinstance(opened, HttpResponse):
+        return opened
+    link = opened
+    lang = _language(request, link)
+    copy = copy_for(lang)
+    text = request.POST.get("text", "").strip()[:4000]
+    values = {
+        "text": text,
+        "feels_unsafe": request.POST.get("feels_unsafe") == "on",
+        "wants_contact": request.POST.get("wants_contact") == "on",
+        "contact": request.POST.get("contact", "").strip()[:200],
+    }
+    error = ""
+    problem = ""
+    if request.method == "POST":
+        if not text and not values["feels_unsafe"]:
+            error = copy["concern_required"]
+        else:
+            try:
+                raised = Concern.objects.create(
+                    episode=link.appointment.episode,
+                    link=link,
+                    text=text,
+                    feels_unsafe=bool(values["feels_unsafe"]),
+                    wants_contact=bool(values["wants_contact"]),
+                    contact=str(values["contact"]),
+                )
+            except DatabaseError:
+                logger.exception("Could not store a concern")
+                problem = "error_saving"
+            else:
+                notify.concern_raised(raised)
+                return _page(request, "checkin/concern_thanks.html", lang, {"token": token})
+    context = {"token": token, "values": values, "error": error, "problem": problem, "started": _started_field()}
+    status = 400 if error else 503 if problem else 200
+    return _page(request, "checkin/concern.html", lang, context, status=status)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A client whose CSRF cookie expired (a form left open overnight) must not lose their answers:
+    re-show the form with what they posted and a fresh token. Staff pages get Django's usual 403."""
+    match = request.resolver_match
+    if match is None or match.url_name not in ("checkin_answer", "checkin_concern"):
+        from django.views.csrf import csrf_failure as default_failure
+
+        return default_failure(request, reason)
+    token = str(match.kwargs.get("token", ""))
+    opened = _open(request, token, started_at=_started_at(request))
+    if isinstance(opened, HttpResponse):
+        return opened
+    lang = _language(request, opened)
+    if match.url_name == "checkin_concern":
+        values = {"text": request.POST.get("text", ""), "contact": request.POST.get("contact", "")}
+        context = {"token": token, "values": values, "problem": "error_session", "started": _started_field()}
+        return _page(request, "checkin/concern.html", lang, context, status=403)
+    instrument = get_instrument(str(match.kwargs["instrument_id"]))
+    form = InstrumentForm(instrument, lang, copy_for(lang), request.POST, _goal_context(opened))
+    return _render_form(request, token, lang, form, problem="error_session", status=403)
+
