@@ -32,7 +32,9 @@ DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
 DEBUG = env_bool("ALLIANCE_DEBUG", default=False)
 HTTPS = env_bool("ALLIANCE_HTTPS", default=True)
 
-SECRET_KEY = secret_from_env("SECRET_KEY") or read_or_create_secret(DATA_DIR / "secret_key", "django")
+SECRET_KEY = secret_from_env("SECRET_KEY") or read_or_create_secret(
+    DATA_DIR / "secret_key", "django"
+)
 
 # Newest key first. Older keys stay readable so that a rotation never strands data; `alliance
 # rotate_encryption_keys` then re-encrypts every encrypted field with the newest key.
@@ -64,6 +66,7 @@ INSTALLED_APPS = [
     "alliance.accounts",
     "alliance.care",
     "alliance.checkin",
+    "alliance.demo",
 ]
 
 MIDDLEWARE = [
@@ -146,7 +149,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

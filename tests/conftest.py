@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.utils import timezone
 
 from alliance.accounts.models import Role, User
 from alliance.care import models as care
@@ -45,34 +45,54 @@ def with_totp(user: User) -> User:
 
 @pytest.fixture
 def clinic(db: None) -> Clinic:
-    owner = factories.UserFactory(email="owner@clinic.test", first_name="Olive", last_name="Owner")
-    colleague = factories.UserFactory(email="colleague@clinic.test", last_name="Colleague")
-    supervisor = factories.UserFactory(email="supervisor@clinic.test", role=Role.SUPERVISOR)
-    other_supervisor = factories.UserFactory(email="other-sup@clinic.test", role=Role.SUPERVISOR)
-    administrator = with_totp(factories.UserFactory(email="admin@clinic.test", role=Role.ADMINISTRATOR))
-    factories.SupervisionFactory(supervisor=supervisor, therapist=owner)
-    factories.SupervisionFactory(supervisor=other_supervisor, therapist=colleague)
+    owner = factories.UserFactory.create(
+        email="owner@clinic.test", first_name="Olive", last_name="Owner"
+    )
+    colleague = factories.UserFactory.create(email="colleague@clinic.test", last_name="Colleague")
+    supervisor = factories.UserFactory.create(email="supervisor@clinic.test", role=Role.SUPERVISOR)
+    other_supervisor = factories.UserFactory.create(
+        email="other-sup@clinic.test", role=Role.SUPERVISOR
+    )
+    administrator = with_totp(
+        factories.UserFactory.create(email="admin@clinic.test", role=Role.ADMINISTRATOR)
+    )
+    factories.SupervisionFactory.create(supervisor=supervisor, therapist=owner)
+    factories.SupervisionFactory.create(supervisor=other_supervisor, therapist=colleague)
 
-    client = factories.ClientFactory(code="C-OWN01", name="Marguerite Quillfeather", email="mq@example.com")
-    episode = factories.EpisodeFactory(client=client, therapist=owner)
-    factories.GoalFactory(episode=episode, number=1, description="Speak up at work without panicking")
+    client = factories.ClientFactory.create(
+        code="C-OWN01", name="Marguerite Quillfeather", email="mq@example.com"
+    )
+    episode = factories.EpisodeFactory.create(client=client, therapist=owner)
+    factories.GoalFactory.create(
+        episode=episode, number=1, description="Speak up at work without panicking"
+    )
     # Scheduled for tomorrow, so its check-in link is valid.
-    appointment = factories.AppointmentFactory(
-        episode=episode, session_number=1, scheduled_at=timezone.now() + timedelta(days=1),
+    appointment = factories.AppointmentFactory.create(
+        episode=episode,
+        session_number=1,
+        scheduled_at=timezone.now() + timedelta(days=1),
         attendance=care.Attendance.SCHEDULED,
     )
-    factories.ResponseFactory(episode=episode, appointment=appointment, instrument="phq9", total=14)
-    shared = factories.ReflectionFactory(
-        episode=episode, text="Shared: I felt protective and hurried the ending.", shared_with_supervisor=True
+    factories.ResponseFactory.create(
+        episode=episode, appointment=appointment, instrument="phq9", total=14
     )
-    private = factories.ReflectionFactory(
-        episode=episode, text="Private: irritation when she cancelled again.", shared_with_supervisor=False
+    shared = factories.ReflectionFactory.create(
+        episode=episode,
+        text="Shared: I felt protective and hurried the ending.",
+        shared_with_supervisor=True,
     )
-    alert = factories.AlertFactory(episode=episode, appointment=appointment)
-    colleague_client = factories.ClientFactory(code="C-COL01", name="Bartholomew Inkwright")
-    factories.EpisodeFactory(client=colleague_client, therapist=colleague)
+    private = factories.ReflectionFactory.create(
+        episode=episode,
+        text="Private: irritation when she cancelled again.",
+        shared_with_supervisor=False,
+    )
+    alert = factories.AlertFactory.create(episode=episode, appointment=appointment)
+    colleague_client = factories.ClientFactory.create(code="C-COL01", name="Bartholomew Inkwright")
+    factories.EpisodeFactory.create(client=colleague_client, therapist=colleague)
     _, token = create_link(appointment, created_by=owner)
-    concern = Concern.objects.create(episode=episode, text="I feel judged when I talk about my family.")
+    concern = Concern.objects.create(
+        episode=episode, text="I feel judged when I talk about my family."
+    )
     return Clinic(
         owner=owner,
         supervisor=supervisor,

@@ -12,7 +12,7 @@ from alliance.accounts.models import Role, Supervision, User
 from alliance.care import models as care
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -24,12 +24,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+    def _save(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             obj.save()
 
 
-class SupervisionFactory(factory.django.DjangoModelFactory):
+class SupervisionFactory(factory.django.DjangoModelFactory[Supervision]):
     class Meta:
         model = Supervision
 
@@ -37,7 +37,7 @@ class SupervisionFactory(factory.django.DjangoModelFactory):
     therapist = factory.SubFactory(UserFactory)
 
 
-class ClientFactory(factory.django.DjangoModelFactory):
+class ClientFactory(factory.django.DjangoModelFactory[care.Client]):
     class Meta:
         model = care.Client
 
@@ -48,7 +48,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
     preferred_language = "en"
 
 
-class EpisodeFactory(factory.django.DjangoModelFactory):
+class EpisodeFactory(factory.django.DjangoModelFactory[care.Episode]):
     class Meta:
         model = care.Episode
 
@@ -57,7 +57,7 @@ class EpisodeFactory(factory.django.DjangoModelFactory):
     started_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=60))
 
 
-class AppointmentFactory(factory.django.DjangoModelFactory):
+class AppointmentFactory(factory.django.DjangoModelFactory[care.Appointment]):
     class Meta:
         model = care.Appointment
 
@@ -67,7 +67,7 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     attendance = care.Attendance.ATTENDED
 
 
-class GoalFactory(factory.django.DjangoModelFactory):
+class GoalFactory(factory.django.DjangoModelFactory[care.Goal]):
     class Meta:
         model = care.Goal
 
@@ -76,7 +76,7 @@ class GoalFactory(factory.django.DjangoModelFactory):
     description = "Sleep through the night more often"
 
 
-class ResponseFactory(factory.django.DjangoModelFactory):
+class ResponseFactory(factory.django.DjangoModelFactory[care.Response]):
     class Meta:
         model = care.Response
 
@@ -90,7 +90,7 @@ class ResponseFactory(factory.django.DjangoModelFactory):
     source = care.ResponseSource.DEMO
 
 
-class ReflectionFactory(factory.django.DjangoModelFactory):
+class ReflectionFactory(factory.django.DjangoModelFactory[care.Reflection]):
     class Meta:
         model = care.Reflection
 
@@ -100,7 +100,7 @@ class ReflectionFactory(factory.django.DjangoModelFactory):
     shared_with_supervisor = False
 
 
-class AlertFactory(factory.django.DjangoModelFactory):
+class AlertFactory(factory.django.DjangoModelFactory[care.Alert]):
     class Meta:
         model = care.Alert
 

@@ -9,15 +9,18 @@ import tempfile
 os.environ.setdefault("ALLIANCE_DATA_DIR", tempfile.mkdtemp(prefix="alliance-test-"))
 os.environ.setdefault("ALLIANCE_HTTPS", "0")
 
-from alliance.settings import *  # noqa: E402,F403
-from alliance.settings import STATIC_ROOT, STORAGES  # noqa: E402
+from alliance.settings import *  # noqa: F403
+from alliance.settings import STATIC_ROOT, STORAGES
 
 STATIC_ROOT.mkdir(exist_ok=True)
 
 # Argon2 is what production uses (tests/accounts/test_login.py checks alliance.settings says so);
 # the suite creates hundreds of users, so it hashes with something quick.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Jobs run inline, so a test sees their effect at once.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

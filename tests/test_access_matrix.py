@@ -21,11 +21,19 @@ LOGIN = 302  # anonymous visitors are sent to the sign-in page
 
 ADMIN_ONLY = {r: 404 for r in ROLES} | {"administrator": 200, "anonymous": LOGIN}
 CLINICIANS = {r: 200 for r in ROLES} | {"administrator": 404, "anonymous": LOGIN}
-OWNER_AND_SUPERVISOR = {r: 404 for r in ROLES} | {"owner": 200, "supervisor": 200, "anonymous": LOGIN}
+OWNER_AND_SUPERVISOR = {r: 404 for r in ROLES} | {
+    "owner": 200,
+    "supervisor": 200,
+    "anonymous": LOGIN,
+}
 
 PUBLIC = {r: 200 for r in ROLES}
 # Concerns about a therapist reach their supervisor and the administrators, never the therapist.
-CONCERN_READERS = {r: 404 for r in ROLES} | {"supervisor": 200, "administrator": 200, "anonymous": LOGIN}
+CONCERN_READERS = {r: 404 for r in ROLES} | {
+    "supervisor": 200,
+    "administrator": 200,
+    "anonymous": LOGIN,
+}
 OWNER_AND_SUPERVISOR_READ = OWNER_AND_SUPERVISOR
 OWNER_ONLY = {r: 404 for r in ROLES} | {"owner": 200, "anonymous": LOGIN}
 
@@ -35,7 +43,10 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     "home": (lambda c: reverse("home"), {r: 302 for r in ROLES}),
     "caseload": (lambda c: reverse("caseload"), CLINICIANS),
     "supervision": (lambda c: reverse("supervision"), CLINICIANS),
-    "client_detail": (lambda c: reverse("client_detail", args=[c.client.code]), OWNER_AND_SUPERVISOR),
+    "client_detail": (
+        lambda c: reverse("client_detail", args=[c.client.code]),
+        OWNER_AND_SUPERVISOR,
+    ),
     "clinic_overview": (lambda c: reverse("clinic_overview"), ADMIN_ONLY),
     "user_list": (lambda c: reverse("user_list"), ADMIN_ONLY),
     "user_create": (lambda c: reverse("user_create"), ADMIN_ONLY),
@@ -43,8 +54,14 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     "clinic_settings": (lambda c: reverse("clinic_settings"), ADMIN_ONLY),
     "audit_list": (lambda c: reverse("audit_list"), ADMIN_ONLY),
     "audit_export": (lambda c: reverse("audit_export"), ADMIN_ONLY),
-    "appointment_detail": (lambda c: reverse("appointment_detail", args=[c.appointment.pk]), OWNER_AND_SUPERVISOR),
-    "concern_list": (lambda c: reverse("concern_list"), {**CONCERN_READERS, "colleague": 404, "other_supervisor": 200}),
+    "appointment_detail": (
+        lambda c: reverse("appointment_detail", args=[c.appointment.pk]),
+        OWNER_AND_SUPERVISOR,
+    ),
+    "concern_list": (
+        lambda c: reverse("concern_list"),
+        {**CONCERN_READERS, "colleague": 404, "other_supervisor": 200},
+    ),
     "concern_detail": (lambda c: reverse("concern_detail", args=[c.concern.pk]), CONCERN_READERS),
     # The token is the credential: whoever holds a valid link gets the client's forms, and nothing more.
     "checkin_landing": (lambda c: reverse("checkin_landing", args=[c.token]), PUBLIC),
@@ -56,7 +73,10 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
 
 # POST-only URLs: checked with a POST (GET answers 405 to everyone signed in).
 POST_MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
-    "checkin_link_create": (lambda c: reverse("checkin_link_create", args=[c.appointment.pk]), OWNER_ONLY),
+    "checkin_link_create": (
+        lambda c: reverse("checkin_link_create", args=[c.appointment.pk]),
+        OWNER_ONLY,
+    ),
     "concern_update": (
         lambda c: reverse("concern_update", args=[c.concern.pk]),
         {**CONCERN_READERS, "supervisor": 302, "administrator": 302},
@@ -64,7 +84,9 @@ POST_MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
 }
 
 
-def _alliance_url_names(patterns: list[Any] | None = None, in_alliance: bool = False) -> Iterator[str]:
+def _alliance_url_names(
+    patterns: list[Any] | None = None, in_alliance: bool = False
+) -> Iterator[str]:
     for entry in patterns if patterns is not None else get_resolver().url_patterns:
         if isinstance(entry, URLResolver):
             module = getattr(entry.urlconf_module, "__name__", "")
@@ -88,7 +110,12 @@ def _client_for(clinic: Clinic, role: str) -> HttpClient:
 
 
 def _owner_data(clinic: Clinic, role: str) -> list[str]:
-    secrets = [clinic.client.name, clinic.client.email, clinic.private_reflection.text, clinic.concern.text]
+    secrets = [
+        clinic.client.name,
+        clinic.client.email,
+        clinic.private_reflection.text,
+        clinic.concern.text,
+    ]
     if role != "administrator":
         # Administrators may see pseudonymous codes (in the audit trail); nobody else outside the
         # client's care may see even that.
@@ -98,11 +125,19 @@ def _owner_data(clinic: Clinic, role: str) -> list[str]:
 
 # Pages meant for someone else; what they may show is checked by the tests of those pages.
 ALLOWED_TO_SHOW = {
-    ("concern_list", "supervisor"), ("concern_detail", "supervisor"), ("concern_list", "administrator"),
+    ("concern_list", "supervisor"),
+    ("concern_detail", "supervisor"),
+    ("concern_list", "administrator"),
     ("concern_detail", "administrator"),
 }
 # Token pages show the client's own goals and forms, never their name, code or contact details.
-TOKEN_PAGES = {"checkin_landing", "checkin_answer", "checkin_thanks", "checkin_support", "checkin_concern"}
+TOKEN_PAGES = {
+    "checkin_landing",
+    "checkin_answer",
+    "checkin_thanks",
+    "checkin_support",
+    "checkin_concern",
+}
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
@@ -113,7 +148,7 @@ def test_access(clinic: Clinic, name: str, role: str) -> None:
     assert response.status_code == expected[role], f"{role} GET {name}"
     outsider = expected[role] != 200 or role in ("colleague", "other_supervisor", "administrator")
     if (outsider and (name, role) not in ALLOWED_TO_SHOW) or name in TOKEN_PAGES:
-        body = b"".join(response.streaming_content) if response.streaming else response.content
+        body = response.getvalue()
         for secret in _owner_data(clinic, "anonymous" if name in TOKEN_PAGES else role):
             assert secret.encode() not in body, f"{role} saw the owner's client data on {name}"
 

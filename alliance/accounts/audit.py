@@ -53,7 +53,7 @@ def _current_actor() -> User | None:
     request = context.request if context else None
     user = getattr(request, "user", None) if request is not None else None
     if user is not None and user.is_authenticated:
-        return user  # type: ignore[no-any-return]
+        return user
     return None
 
 
@@ -84,7 +84,9 @@ def log_event(
     )
 
 
-def log_many(action: str, objects: list[models.Model], *, data: Mapping[str, Any] | None = None) -> None:
+def log_many(
+    action: str, objects: list[models.Model], *, data: Mapping[str, Any] | None = None
+) -> None:
     """One event per object, in one INSERT: used by list pages that show several clients."""
     payload = dict(data or {})
     _check_redacted(payload)

@@ -9,7 +9,7 @@ from alliance.accounts.models import Role, Supervision, User
 from alliance.care.models import ClinicSettings
 
 
-class UserForm(forms.ModelForm):  # type: ignore[type-arg]
+class UserForm(forms.ModelForm[User]):
     supervisees = forms.ModelMultipleChoiceField(
         queryset=User.objects.filter(role=Role.THERAPIST, is_active=True),
         required=False,
@@ -30,11 +30,15 @@ class UserForm(forms.ModelForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["supervisees"].initial = list(
-                Supervision.objects.filter(supervisor=self.instance).values_list("therapist", flat=True)
+                Supervision.objects.filter(supervisor=self.instance).values_list(
+                    "therapist", flat=True
+                )
             )
-            self.fields["supervisees"].queryset = User.objects.filter(
-                role=Role.THERAPIST, is_active=True
-            ).exclude(pk=self.instance.pk)
+            supervisees = self.fields["supervisees"]
+            assert isinstance(supervisees, forms.ModelMultipleChoiceField)
+            supervisees.queryset = User.objects.filter(role=Role.THERAPIST, is_active=True).exclude(
+                pk=self.instance.pk
+            )
         else:
             self.fields["password"].required = True
 
@@ -65,7 +69,7 @@ class UserForm(forms.ModelForm):  # type: ignore[type-arg]
         return user
 
 
-class ClinicSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+class ClinicSettingsForm(forms.ModelForm[ClinicSettings]):
     class Meta:
         model = ClinicSettings
         fields = ("crisis_resources_en", "crisis_resources_es", "checkin_link_hours")

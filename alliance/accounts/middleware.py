@@ -20,7 +20,7 @@ class RequireMfaForAdministratorsMiddleware:
         user = request.user
         if (
             user.is_authenticated
-            and user.is_administrator  # type: ignore[union-attr]
+            and user.is_administrator
             and not request.session.get(_SESSION_FLAG)
             and not self._is_exempt(request.path)
         ):

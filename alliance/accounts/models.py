@@ -94,7 +94,9 @@ class AuditEvent(models.Model):
     """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # A snapshot, so that the trail survives the account being deleted or renamed.
     actor_label = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=80, db_index=True)

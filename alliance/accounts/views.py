@@ -60,7 +60,9 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
     form = ClinicSettingsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
         form.save()
-        log_event("clinic.settings.changed", obj=current, data={"fields": sorted(form.changed_data)})
+        log_event(
+            "clinic.settings.changed", obj=current, data={"fields": sorted(form.changed_data)}
+        )
         messages.success(request, "Clinic settings saved.")
         return redirect("clinic_settings")
     return render(request, "accounts/clinic_settings.html", {"form": form})
@@ -117,13 +119,26 @@ class _Echo:
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     form = AuditFilterForm(request.GET or None)
     events = _filtered_events(form).order_by("at", "id")
-    log_event("audit.exported", data={"filters": {k: v for k, v in request.GET.items() if v and " " not in v}})
+    log_event(
+        "audit.exported",
+        data={"filters": {k: v for k, v in request.GET.items() if v and " " not in v}},
+    )
     codes = dict(Client.objects.values_list("pk", "code"))
     writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:
         yield writer.writerow(
-            ["at", "actor", "action", "object_type", "object_id", "client", "request_id", "ip", "data"]
+            [
+                "at",
+                "actor",
+                "action",
+                "object_type",
+                "object_id",
+                "client",
+                "request_id",
+                "ip",
+                "data",
+            ]
         )
         for event in events.iterator(chunk_size=2000):
             yield writer.writerow(
@@ -158,7 +173,9 @@ def clinic_overview(request: HttpRequest) -> HttpResponse:
     recorded = sum(n for key, n in by_attendance.items() if key != Attendance.SCHEDULED)
     missed = by_attendance.get(Attendance.NO_SHOW, 0) + by_attendance.get(Attendance.LATE_CANCEL, 0)
     ended = Episode.objects.filter(status="ended")
-    end_reasons = dict(ended.values_list("end_reason").annotate(n=Count("pk")).values_list("end_reason", "n"))
+    end_reasons = dict(
+        ended.values_list("end_reason").annotate(n=Count("pk")).values_list("end_reason", "n")
+    )
     therapists = (
         User.objects.filter(role__in=(Role.THERAPIST, Role.SUPERVISOR))
         .annotate(
@@ -171,7 +188,9 @@ def clinic_overview(request: HttpRequest) -> HttpResponse:
         "active_episodes": Episode.objects.filter(status="active").count(),
         "ended_episodes": sum(end_reasons.values()),
         "end_reasons": end_reasons,
-        "dropout_rate": (end_reasons.get("dropout", 0) / sum(end_reasons.values())) if end_reasons else None,
+        "dropout_rate": (end_reasons.get("dropout", 0) / sum(end_reasons.values()))
+        if end_reasons
+        else None,
         "appointments_90d": recorded,
         "by_attendance": by_attendance,
         "missed_rate": (missed / recorded) if recorded else None,

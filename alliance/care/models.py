@@ -41,7 +41,7 @@ class Client(models.Model):
 
     @property
     def audit_client_id(self) -> int:
-        return self.pk  # type: ignore[no-any-return]
+        return self.pk
 
 
 class EpisodeStatus(models.TextChoices):
@@ -113,7 +113,9 @@ class Goal(models.Model):
         ordering = ("episode", "number")
         constraints: ClassVar = [
             models.UniqueConstraint(fields=("episode", "number"), name="unique_goal_number"),
-            models.CheckConstraint(condition=Q(number__gte=1, number__lte=3), name="goal_number_1_to_3"),
+            models.CheckConstraint(
+                condition=Q(number__gte=1, number__lte=3), name="goal_number_1_to_3"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -358,11 +360,13 @@ class ClinicSettings(models.Model):
     def __str__(self) -> str:
         return "Clinic settings"
 
-    @classmethod
-    def load(cls) -> ClinicSettings:
-        obj, _ = cls.objects.get_or_create(pk=1, defaults={"checkin_link_hours": settings.CHECKIN_LINK_HOURS})
-        return obj
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1
         super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> ClinicSettings:
+        obj, _ = cls.objects.get_or_create(
+            pk=1, defaults={"checkin_link_hours": settings.CHECKIN_LINK_HOURS}
+        )
+        return obj

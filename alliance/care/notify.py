@@ -42,15 +42,17 @@ def risk_alerts(alerts: Iterable[Alert]) -> None:
 def supervisors_of(therapist: User) -> list[User]:
     return [
         link.supervisor
-        for link in Supervision.objects.filter(therapist=therapist, supervisor__is_active=True).select_related(
-            "supervisor"
-        )
+        for link in Supervision.objects.filter(
+            therapist=therapist, supervisor__is_active=True
+        ).select_related("supervisor")
     ]
 
 
 def concern_recipients(therapist: User) -> list[User]:
     """Supervisors of the therapist and every active administrator; never the therapist."""
-    people = supervisors_of(therapist) + list(User.objects.filter(role=Role.ADMINISTRATOR, is_active=True))
+    people = supervisors_of(therapist) + list(
+        User.objects.filter(role=Role.ADMINISTRATOR, is_active=True)
+    )
     return [p for p in people if p.pk != therapist.pk]
 
 

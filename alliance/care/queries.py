@@ -65,15 +65,14 @@ def _first_total(instrument: str) -> Subquery:
 
 def _count(queryset: QuerySet[Alert] | QuerySet[Appointment]) -> Subquery:
     return Subquery(
-        queryset.order_by()
-        .values("episode")
-        .annotate(n=Count("pk"))
-        .values("n")[:1],
+        queryset.order_by().values("episode").annotate(n=Count("pk")).values("n")[:1],
         output_field=IntegerField(),
     )
 
 
-def with_caseload_figures(episodes: QuerySet[Episode], now: datetime | None = None) -> QuerySet[Episode]:
+def with_caseload_figures(
+    episodes: QuerySet[Episode], now: datetime | None = None
+) -> QuerySet[Episode]:
     now = now or timezone.now()
     return episodes.select_related("client", "therapist").annotate(
         next_appointment_at=Subquery(
@@ -89,7 +88,9 @@ def with_caseload_figures(episodes: QuerySet[Episode], now: datetime | None = No
             .values("scheduled_at")[:1]
         ),
         sessions_attended=Coalesce(
-            _count(Appointment.objects.filter(episode=OuterRef("pk"), attendance=Attendance.ATTENDED)),
+            _count(
+                Appointment.objects.filter(episode=OuterRef("pk"), attendance=Attendance.ATTENDED)
+            ),
             Value(0),
         ),
         open_alerts=Coalesce(

@@ -24,13 +24,60 @@ class Recorded:
     created: bool  # False when an identical earlier submission was found (double submit, retry)
 
 
-def split_answers(instrument_id: str, answers: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def split_answers(
+    instrument_id: str, answers: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Numeric/choice answers stay queryable; free-text answers are encrypted separately."""
     instrument = get_instrument(instrument_id)
     text_items = {item.link_id for item in instrument.items if item.kind == "text"}
     numeric = {k: v for k, v in answers.items() if k not in text_items and v not in (None, "")}
-    text = {k: str(v).strip() for k, v in answers.items() if k in text_items and v and str(v).strip()}
+    text = {
+        k: str(v).strip() for k, v in answers.items() if k in text_items and v and str(v).strip()
+    }
     return numeric, text
+
+
+def build_response(
+    *,
+    episode: Episode,
+    instrument_id: str,
+    answers: Mapping[str, Any],
+    respondent: str,
+    source: str,
+    appointment: Appointment | None = None,
+    submitted_by: User | None = None,
+    submitted_at: Any = None,
+) -> Response:
+    """An unsaved, scored Response (bulk loaders save many at once; record_response saves one)."""
+    instrument = get_instrument(instrument_id)
+    numeric, text = split_answers(instrument_id, answers)
+    result = instrument.score({**numeric, **text})
+    return Response(
+        episode=episode,
+        appointment=appointment,
+        instrument=instrument.id,
+        instrument_version=instrument.version,
+        respondent=respondent,
+        answers=numeric,
+        open_answers=text or None,
+        scorable=result.scorable,
+        total=result.total,
+        band=result.band.key if result.band else "",
+        above_cutoff=result.above_cutoff,
+        risk=bool(result.risk_flags),
+        score=result.as_dict(),
+        submitted_at=submitted_at or timezone.now(),
+        submitted_by=submitted_by,
+        source=source,
+    )
+
+
+def _existing(appointment: Appointment | None, instrument: str, respondent: str) -> Response | None:
+    if appointment is None:
+        return None
+    return Response.objects.filter(
+        appointment=appointment, instrument=instrument, respondent=respondent
+    ).first()
 
 
 def record_response(
@@ -44,67 +91,68 @@ def record_response(
     submitted_by: User | None = None,
     submitted_at: Any = None,
 ) -> Recorded:
-    instrument = get_instrument(instrument_id)
-    numeric, text = split_answers(instrument_id, answers)
-    result = instrument.score({**numeric, **text})
-    fields: dict[str, Any] = {
-        "episode": episode,
-        "appointment": appointment,
-        "instrument": instrument.id,
-        "instrument_version": instrument.version,
-        "respondent": respondent,
-        "answers": numeric,
-        "open_answers": text or None,
-        "scorable": result.scorable,
-        "total": result.total,
-        "band": result.band.key if result.band else "",
-        "above_cutoff": result.above_cutoff,
-        "risk": bool(result.risk_flags),
-        "score": result.as_dict(),
-        "submitted_at": submitted_at or timezone.now(),
-        "submitted_by": submitted_by,
-        "source": source,
-    }
-    if appointment is not None:
-        existing = Response.objects.filter(
-            appointment=appointment, instrument=instrument.id, respondent=respondent
-        ).first()
-        if existing is not None:
-            return Recorded(existing, created=False)
+    response = build_response(
+        episode=episode,
+        instrument_id=instrument_id,
+        answers=answers,
+        respondent=respondent,
+        source=source,
+        appointment=appointment,
+        submitted_by=submitted_by,
+        submitted_at=submitted_at,
+    )
+    existing = _existing(appointment, response.instrument, respondent)
+    if existing is not None:
+        return Recorded(existing, created=False)
     try:
         with transaction.atomic():
-            response = Response.objects.create(**fields)
+            response.save()
     except IntegrityError:
         # A concurrent submission of the same form won the race: theirs is the one response.
-        existing = Response.objects.filter(
-            appointment=appointment, instrument=instrument.id, respondent=respondent
-        ).first()
+        existing = _existing(appointment, response.instrument, respondent)
         if existing is None:
             raise
         return Recorded(existing, created=False)
     return Recorded(response, created=True)
 
 
-def update_therapist_rating(
-    response: Response, answers: Mapping[str, Any], user: User
-) -> Response:
+SCORED_FIELDS = (
+    "answers",
+    "open_answers",
+    "instrument_version",
+    "scorable",
+    "total",
+    "band",
+    "above_cutoff",
+    "risk",
+    "score",
+    "submitted_by",
+    "submitted_at",
+)
+
+
+def update_therapist_rating(response: Response, answers: Mapping[str, Any], user: User) -> Response:
     """The therapist may correct their own session rating; it is rescored with the current version."""
-    instrument = get_instrument(response.instrument)
-    numeric, text = split_answers(response.instrument, answers)
-    result = instrument.score({**numeric, **text})
-    response.answers = numeric
-    response.open_answers = text or None
-    response.instrument_version = instrument.version
-    response.scorable = result.scorable
-    response.total = result.total
-    response.band = result.band.key if result.band else ""
-    response.above_cutoff = result.above_cutoff
-    response.risk = bool(result.risk_flags)
-    response.score = result.as_dict()
-    response.submitted_by = user
-    response.submitted_at = timezone.now()
-    response.save()
+    rescored = build_response(
+        episode=response.episode,
+        instrument_id=response.instrument,
+        answers=answers,
+        respondent=response.respondent,
+        source=response.source,
+        appointment=response.appointment,
+        submitted_by=user,
+    )
+    for name in SCORED_FIELDS:
+        setattr(response, name, getattr(rescored, name))
+    response.save(update_fields=list(SCORED_FIELDS))
     return response
 
 
-__all__ = ["Recorded", "Respondent", "ResponseSource", "record_response", "split_answers"]
+__all__ = [
+    "Recorded",
+    "Respondent",
+    "ResponseSource",
+    "build_response",
+    "record_response",
+    "split_answers",
+]

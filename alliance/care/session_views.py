@@ -76,7 +76,9 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = _rating_form(appointment)
         log_event("care.appointment.viewed", obj=appointment)
-    client_responses = Response.objects.filter(appointment=appointment, respondent=Respondent.CLIENT)
+    client_responses = Response.objects.filter(
+        appointment=appointment, respondent=Respondent.CLIENT
+    )
     return render(
         request,
         "care/appointment_detail.html",
@@ -94,7 +96,9 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _save_session(user: User, appointment: Appointment, attendance: str, form: InstrumentForm | None) -> None:
+def _save_session(
+    user: User, appointment: Appointment, attendance: str, form: InstrumentForm | None
+) -> None:
     if appointment.attendance != attendance:
         appointment.attendance = attendance
         appointment.attendance_recorded_at = timezone.now()
@@ -127,7 +131,9 @@ def create_checkin_link(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     link, token = create_link(appointment, created_by=user)
     url = settings.SITE_URL + reverse("checkin_landing", args=[token])
-    qr = segno.make(url, error="m").svg_inline(scale=5, dark="#1d2327", title="Check-in link QR code")
+    qr = segno.make(url, error="m").svg_inline(
+        scale=5, dark="#1d2327", title="Check-in link QR code"
+    )
     log_event("checkin.link.created", obj=link, client_id=appointment.episode.client_id)
     response = render(
         request,

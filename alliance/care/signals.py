@@ -35,7 +35,9 @@ TRACKED: tuple[type[models.Model], ...] = (
 )
 
 
-def _saved(sender: type[models.Model], instance: models.Model, created: bool, **kwargs: Any) -> None:
+def _saved(
+    sender: type[models.Model], instance: models.Model, created: bool, **kwargs: Any
+) -> None:
     update_fields = kwargs.get("update_fields")
     data: dict[str, Any] = {}
     if update_fields:

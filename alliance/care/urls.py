@@ -8,5 +8,9 @@ urlpatterns = [
     path("supervision/", views.supervision, name="supervision"),
     path("clients/<str:code>/", views.client_detail, name="client_detail"),
     path("appointments/<int:pk>/", session_views.appointment_detail, name="appointment_detail"),
-    path("appointments/<int:pk>/checkin-link/", session_views.create_checkin_link, name="checkin_link_create"),
+    path(
+        "appointments/<int:pk>/checkin-link/",
+        session_views.create_checkin_link,
+        name="checkin_link_create",
+    ),
 ]

@@ -44,7 +44,9 @@ def caseload(request: HttpRequest) -> HttpResponse:
     if not user.is_clinician:
         raise Http404
     status = _status_param(request)
-    episodes = list(queries.caseload(access.episodes_visible_to(user).filter(therapist=user), status))
+    episodes = list(
+        queries.caseload(access.episodes_visible_to(user).filter(therapist=user), status)
+    )
     log_many("care.caseload.viewed", [e.client for e in episodes])
     return render(
         request,

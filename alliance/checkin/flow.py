@@ -41,4 +41,7 @@ def next_step(all_steps: list[Step], after: str) -> Step | None:
     current = next((s for s in all_steps if s.instrument == after), None)
     if current is None:
         return None
-    return next((s for s in all_steps if s.part == current.part and not s.done and s.instrument != after), None)
+    return next(
+        (s for s in all_steps if s.part == current.part and not s.done and s.instrument != after),
+        None,
+    )

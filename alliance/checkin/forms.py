@@ -80,7 +80,9 @@ class InstrumentForm:
             )
             if item.kind == "choice":
                 entry.options = [(_value_key(o.value), o.label(self.lang)) for o in item.options]
-            elif item.kind == "integer" and item.min_value is not None and item.max_value is not None:
+            elif (
+                item.kind == "integer" and item.min_value is not None and item.max_value is not None
+            ):
                 entry.scale = [str(v) for v in range(item.min_value, item.max_value + 1)]
                 entry.anchor_low = item.anchor_low(self.lang) or self.copy["scale_low"]
                 entry.anchor_high = item.anchor_high(self.lang) or self.copy["scale_high"]
@@ -118,12 +120,10 @@ class InstrumentForm:
         answers = {key: value for key, value in answers.items() if key in visible}
         # The instrument has the last word on ranges and required items.
         for link_id in self.instrument.validate_answers(answers):
-            entry_or_none = next((f for f in self.fields if f.item.link_id == link_id), None)
-            if entry_or_none is not None and not entry_or_none.error:
-                if entry_or_none.required or link_id in answers:
-                    entry_or_none.error = (
-                        self.copy["error_required"] if link_id not in answers else self.copy["error_range"]
-                    )
+            found = next((f for f in self.fields if f.item.link_id == link_id), None)
+            if found is None or found.error or not (found.required or link_id in answers):
+                continue
+            found.error = self.copy["error_range" if link_id in answers else "error_required"]
         self.answers = answers
         return not self.errors
 

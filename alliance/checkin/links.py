@@ -35,7 +35,9 @@ def expiry_for(appointment: Appointment) -> datetime:
     return appointment.scheduled_at + timedelta(hours=hours)
 
 
-def create_link(appointment: Appointment, created_by: User | None = None) -> tuple[CheckinLink, str]:
+def create_link(
+    appointment: Appointment, created_by: User | None = None
+) -> tuple[CheckinLink, str]:
     """Return the link and its token. The token is shown once (URL, QR code, email) and never stored."""
     token = tokens.new_token()
     link = CheckinLink.objects.create(
@@ -53,7 +55,9 @@ def resolve(token: str, *, started_at: datetime | None = None) -> Resolved:
     if not tokens.looks_like_token(token):
         return Resolved(None, LinkProblem.NOT_FOUND)
     link = (
-        CheckinLink.objects.select_related("appointment__episode__client", "appointment__episode__therapist")
+        CheckinLink.objects.select_related(
+            "appointment__episode__client", "appointment__episode__therapist"
+        )
         .filter(token_digest=tokens.digest(token))
         .first()
     )
@@ -65,7 +69,9 @@ def resolve(token: str, *, started_at: datetime | None = None) -> Resolved:
         if not (began_in_time and now - link.expires_at <= LATE_SUBMISSION_GRACE):
             return Resolved(link, LinkProblem.EXPIRED)
     if link.first_opened_at is None:
-        CheckinLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(first_opened_at=now)
+        CheckinLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(
+            first_opened_at=now
+        )
     return Resolved(link, None)
 
 

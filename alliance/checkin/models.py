@@ -14,7 +14,9 @@ from alliance.core.fields import EncryptedTextField
 class CheckinLink(models.Model):
     """One client's access to the forms of one appointment. The token itself is never stored."""
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="checkin_links")
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="checkin_links"
+    )
     token_digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
@@ -56,12 +58,16 @@ class Concern(models.Model):
     """
 
     episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="concerns")
-    link = models.ForeignKey(CheckinLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    link = models.ForeignKey(
+        CheckinLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     text = EncryptedTextField()
     feels_unsafe = models.BooleanField(default=False)
     wants_contact = models.BooleanField(default=False)
     contact = EncryptedTextField(blank=True, default="")
-    status = models.CharField(max_length=10, choices=ConcernStatus.choices, default=ConcernStatus.NEW)
+    status = models.CharField(
+        max_length=10, choices=ConcernStatus.choices, default=ConcernStatus.NEW
+    )
     created_at = models.DateTimeField(default=timezone.now)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -39,7 +39,9 @@ def concern_list(request: HttpRequest) -> HttpResponse:
     if user.is_therapist:
         raise Http404
     concerns = list(
-        concerns_visible_to(user).select_related("episode__client", "episode__therapist", "handled_by")
+        concerns_visible_to(user).select_related(
+            "episode__client", "episode__therapist", "handled_by"
+        )
     )
     for item in concerns:
         log_event("checkin.concern.viewed", obj=item)
@@ -48,7 +50,11 @@ def concern_list(request: HttpRequest) -> HttpResponse:
 
 def _get(user: User, pk: int) -> Concern:
     try:
-        return concerns_visible_to(user).select_related("episode__client", "episode__therapist").get(pk=pk)
+        return (
+            concerns_visible_to(user)
+            .select_related("episode__client", "episode__therapist")
+            .get(pk=pk)
+        )
     except Concern.DoesNotExist:
         raise Http404 from None
 
@@ -59,7 +65,9 @@ def concern_detail(request: HttpRequest, pk: int) -> HttpResponse:
     concern = _get(_user(request), pk)
     log_event("checkin.concern.viewed", obj=concern)
     return render(
-        request, "checkin/staff/concern_detail.html", {"concern": concern, "statuses": ConcernStatus.choices}
+        request,
+        "checkin/staff/concern_detail.html",
+        {"concern": concern, "statuses": ConcernStatus.choices},
     )
 
 

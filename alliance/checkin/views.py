@@ -73,7 +73,11 @@ def _page(
     response["X-Robots-Tag"] = "noindex, nofollow"
     if request.GET.get("lang") in LANGUAGES:
         response.set_cookie(
-            LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE,
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
             httponly=True,
         )
     return response
@@ -93,11 +97,15 @@ def _started_at(request: HttpRequest) -> datetime | None:
 
 def _failed_lookups(request: HttpRequest, *, count_one: bool) -> bool:
     """Count a failed token lookup from this address; True once the address has used up its allowance."""
-    usage = get_usage(request, group="checkin-token", key="ip", rate=TOKEN_FAILURE_RATE, increment=count_one)
+    usage = get_usage(
+        request, group="checkin-token", key="ip", rate=TOKEN_FAILURE_RATE, increment=count_one
+    )
     return usage is not None and (usage["should_limit"] or usage["count"] >= usage["limit"])
 
 
-def _open(request: HttpRequest, token: str, started_at: datetime | None = None) -> CheckinLink | HttpResponse:
+def _open(
+    request: HttpRequest, token: str, started_at: datetime | None = None
+) -> CheckinLink | HttpResponse:
     """Resolve the token or answer with a page that reveals nothing about any client."""
     if _failed_lookups(request, count_one=False):
         lang = _language(request, None)
@@ -105,11 +113,17 @@ def _open(request: HttpRequest, token: str, started_at: datetime | None = None) 
     resolved = resolve(token, started_at=started_at)
     if resolved.problem is LinkProblem.NOT_FOUND or resolved.link is None:
         _failed_lookups(request, count_one=True)
-        return _page(request, "checkin/problem.html", _language(request, None), {"problem": "not_found"}, 404)
+        return _page(
+            request, "checkin/problem.html", _language(request, None), {"problem": "not_found"}, 404
+        )
     if resolved.problem is LinkProblem.EXPIRED:
         # The client's language is used, but nothing else about them is shown.
         return _page(
-            request, "checkin/problem.html", _language(request, resolved.link), {"problem": "expired"}, 410
+            request,
+            "checkin/problem.html",
+            _language(request, resolved.link),
+            {"problem": "expired"},
+            410,
         )
     return resolved.link
 
@@ -195,7 +209,9 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
     if request.method == "GET":
         if step.done:
             return redirect("checkin_thanks", token=token)
-        return _render_form(request, token, lang, InstrumentForm(instrument, lang, copy, None, goals))
+        return _render_form(
+            request, token, lang, InstrumentForm(instrument, lang, copy, None, goals)
+        )
 
     form = InstrumentForm(instrument, lang, copy, request.POST, goals)
     if not form.is_valid():
@@ -262,7 +278,9 @@ def support(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def concern(request: HttpRequest, token: str) -> HttpResponse:
-    opened = _open(request, token, started_at=_started_at(request) if request.method == "POST" else None)
+    opened = _open(
+        request, token, started_at=_started_at(request) if request.method == "POST" else None
+    )
     if isinstance(opened, HttpResponse):
         return opened
     link = opened
@@ -296,7 +314,13 @@ def concern(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 notify.concern_raised(raised)
                 return _page(request, "checkin/concern_thanks.html", lang, {"token": token})
-    context = {"token": token, "values": values, "error": error, "problem": problem, "started": _started_field()}
+    context = {
+        "token": token,
+        "values": values,
+        "error": error,
+        "problem": problem,
+        "started": _started_field(),
+    }
     status = 400 if error else 503 if problem else 200
     return _page(request, "checkin/concern.html", lang, context, status=status)
 
@@ -316,9 +340,13 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     lang = _language(request, opened)
     if match.url_name == "checkin_concern":
         values = {"text": request.POST.get("text", ""), "contact": request.POST.get("contact", "")}
-        context = {"token": token, "values": values, "problem": "error_session", "started": _started_field()}
+        context = {
+            "token": token,
+            "values": values,
+            "problem": "error_session",
+            "started": _started_field(),
+        }
         return _page(request, "checkin/concern.html", lang, context, status=403)
     instrument = get_instrument(str(match.kwargs["instrument_id"]))
     form = InstrumentForm(instrument, lang, copy_for(lang), request.POST, _goal_context(opened))
     return _render_form(request, token, lang, form, problem="error_session", status=403)
-

@@ -14,7 +14,9 @@ from django.dispatch import receiver
 @lru_cache(maxsize=4)
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS is empty: free-text fields cannot be stored.")
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is empty: free-text fields cannot be stored."
+        )
     try:
         return MultiFernet([Fernet(key.encode()) for key in keys])
     except ValueError as error:

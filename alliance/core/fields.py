@@ -27,7 +27,7 @@ class _EncryptedMixin:
         return super().get_lookup(lookup_name)  # type: ignore[misc]
 
 
-class EncryptedTextField(_EncryptedMixin, models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(_EncryptedMixin, models.TextField):
     """Text stored as a Fernet token. The empty string is stored as is (it carries no content)."""
 
     description = "Text encrypted at rest"
@@ -46,8 +46,12 @@ class EncryptedTextField(_EncryptedMixin, models.TextField):  # type: ignore[typ
         return crypto.decrypt(value)
 
 
-class EncryptedJSONField(_EncryptedMixin, models.TextField):  # type: ignore[type-arg]
+class EncryptedJSONField(_EncryptedMixin, models.TextField):
     """A JSON value stored as one Fernet token (for open answers keyed by item)."""
+
+    # For django-stubs: the Python-side value is any JSON value, not a str.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     description = "JSON encrypted at rest"
 

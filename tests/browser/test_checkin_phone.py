@@ -18,7 +18,7 @@ from tests.checkin.conftest import Visit
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _choose(page: Any, item: str, value: int) -> None:
+def _choose(page: Any, item: str, value: int | str) -> None:
     page.locator(f"input[name='q_{item}'][value='{value}']").check(force=True)
 
 
@@ -26,7 +26,9 @@ def _open(page: Any, live_server: Any, path: str) -> None:
     page.goto(live_server.url + path)
 
 
-def test_client_answers_both_parts_on_a_phone(phone: Any, live_server: Any, visit: Visit, shots: Shots) -> None:
+def test_client_answers_both_parts_on_a_phone(
+    phone: Any, live_server: Any, visit: Visit, shots: Shots
+) -> None:
     _open(phone, live_server, visit.url())
     shots.take(phone, "landing")
     assert_accessible(phone)
@@ -65,8 +67,8 @@ def test_client_answers_both_parts_on_a_phone(phone: Any, live_server: Any, visi
     assert_accessible(phone)
 
     phone.get_by_role("link", name="Session check-in").click()
-    for item, value in (("bond", 8), ("goals", 6), ("tasks", 5), ("overall", 7)):
-        _choose(phone, item, value)
+    for dimension, rating in (("bond", 8), ("goals", 6), ("tasks", 5), ("overall", 7)):
+        _choose(phone, dimension, rating)
     phone.get_by_label("What could have been better today?").fill("I felt rushed at the end.")
     shots.take(phone, "checkin-filled")
     assert_accessible(phone)
@@ -79,7 +81,9 @@ def test_client_answers_both_parts_on_a_phone(phone: Any, live_server: Any, visi
     assert totals == {"phq9": 8, "gad7": 7, "gbo": 4, "checkin": 6.5}
 
 
-def test_double_submit_stores_one_response(phone: Any, live_server: Any, visit: Visit, shots: Shots) -> None:
+def test_double_submit_stores_one_response(
+    phone: Any, live_server: Any, visit: Visit, shots: Shots
+) -> None:
     _open(phone, live_server, visit.url("answer", "checkin"))
     for item, value in (("bond", 9), ("goals", 9), ("tasks", 8), ("overall", 9)):
         _choose(phone, item, value)
@@ -90,13 +94,17 @@ def test_double_submit_stores_one_response(phone: Any, live_server: Any, visit: 
     phone.go_back()
     phone.wait_for_load_state()
     shots.take(phone, "after-back")
-    phone.evaluate("document.querySelector('form.instrument') && document.querySelector('form.instrument').submit()")
+    phone.evaluate(
+        "document.querySelector('form.instrument') && document.querySelector('form.instrument').submit()"
+    )
     phone.wait_for_load_state()
     shots.take(phone, "resubmitted")
     assert Response.objects.filter(instrument="checkin").count() == 1
 
 
-def test_expired_link_shows_a_friendly_page(phone: Any, live_server: Any, visit: Visit, shots: Shots) -> None:
+def test_expired_link_shows_a_friendly_page(
+    phone: Any, live_server: Any, visit: Visit, shots: Shots
+) -> None:
     CheckinLink.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     _open(phone, live_server, visit.url())
     assert "This link is no longer active" in phone.content()
@@ -105,7 +113,9 @@ def test_expired_link_shows_a_friendly_page(phone: Any, live_server: Any, visit:
     assert_accessible(phone)
 
 
-def test_risk_answer_shows_crisis_resources_at_once(phone: Any, live_server: Any, visit: Visit, shots: Shots) -> None:
+def test_risk_answer_shows_crisis_resources_at_once(
+    phone: Any, live_server: Any, visit: Visit, shots: Shots
+) -> None:
     _open(phone, live_server, visit.url("answer", "phq9"))
     for item in range(1, 10):
         _choose(phone, str(item), 1 if item != 9 else 2)
@@ -119,7 +129,9 @@ def test_risk_answer_shows_crisis_resources_at_once(phone: Any, live_server: Any
     phone.wait_for_url("**/answer/gad7/")
 
 
-def test_spanish_and_concern_route(phone: Any, live_server: Any, visit: Visit, shots: Shots) -> None:
+def test_spanish_and_concern_route(
+    phone: Any, live_server: Any, visit: Visit, shots: Shots
+) -> None:
     client = visit.episode.client
     client.preferred_language = "es"
     client.save()
@@ -137,7 +149,9 @@ def test_spanish_and_concern_route(phone: Any, live_server: Any, visit: Visit, s
     shots.take(phone, "concern-sent-es")
 
 
-def test_works_with_javascript_off(browser: Any, live_server: Any, visit: Visit, shots: Shots) -> None:
+def test_works_with_javascript_off(
+    browser: Any, live_server: Any, visit: Visit, shots: Shots
+) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 780}, java_script_enabled=False)
     page = context.new_page()
     try:
@@ -152,7 +166,9 @@ def test_works_with_javascript_off(browser: Any, live_server: Any, visit: Visit,
     assert Response.objects.filter(instrument="checkin").count() == 1
 
 
-def test_answers_survive_a_reload_before_sending(phone: Any, live_server: Any, visit: Visit) -> None:
+def test_answers_survive_a_reload_before_sending(
+    phone: Any, live_server: Any, visit: Visit
+) -> None:
     _open(phone, live_server, visit.url("answer", "checkin"))
     _choose(phone, "bond", 3)
     phone.get_by_label("What could have been better today?").fill("Started late")

@@ -9,20 +9,26 @@ from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from alliance.accounts.models import Role
+from alliance.accounts.models import Role, User
 from tests import factories
 
 BASELINES = {"caseload": 7, "supervision": 8, "client_detail": 13}
 
 
-def _caseload_of(therapist, size: int) -> None:  # type: ignore[no-untyped-def]
+def _caseload_of(therapist: User, size: int) -> None:
     for _ in range(size):
-        episode = factories.EpisodeFactory(therapist=therapist)
+        episode = factories.EpisodeFactory.create(therapist=therapist)
         for number in (1, 2, 3):
-            appointment = factories.AppointmentFactory(episode=episode, session_number=number)
-            factories.ResponseFactory(episode=episode, appointment=appointment, instrument="phq9")
-            factories.ResponseFactory(episode=episode, appointment=appointment, instrument="checkin", total=7.5)
-        factories.AlertFactory(episode=episode)
+            appointment = factories.AppointmentFactory.create(
+                episode=episode, session_number=number
+            )
+            factories.ResponseFactory.create(
+                episode=episode, appointment=appointment, instrument="phq9"
+            )
+            factories.ResponseFactory.create(
+                episode=episode, appointment=appointment, instrument="checkin", total=7.5
+            )
+        factories.AlertFactory.create(episode=episode)
 
 
 def _count(http: HttpClient, url: str) -> int:
@@ -34,9 +40,9 @@ def _count(http: HttpClient, url: str) -> int:
 @pytest.mark.django_db
 @pytest.mark.parametrize("page", ["caseload", "supervision"])
 def test_caseload_queries_do_not_grow_with_the_caseload(page: str) -> None:
-    therapist = factories.UserFactory()
-    supervisor = factories.UserFactory(role=Role.SUPERVISOR)
-    factories.SupervisionFactory(supervisor=supervisor, therapist=therapist)
+    therapist = factories.UserFactory.create()
+    supervisor = factories.UserFactory.create(role=Role.SUPERVISOR)
+    factories.SupervisionFactory.create(supervisor=supervisor, therapist=therapist)
     http = HttpClient()
     http.force_login(therapist if page == "caseload" else supervisor)
     _caseload_of(therapist, 2)
@@ -48,17 +54,19 @@ def test_caseload_queries_do_not_grow_with_the_caseload(page: str) -> None:
 
 @pytest.mark.django_db
 def test_client_page_queries_do_not_grow_with_the_number_of_sessions() -> None:
-    therapist = factories.UserFactory()
-    episode = factories.EpisodeFactory(therapist=therapist)
+    therapist = factories.UserFactory.create()
+    episode = factories.EpisodeFactory.create(therapist=therapist)
     http = HttpClient()
     http.force_login(therapist)
     url = reverse("client_detail", args=[episode.client.code])
 
     def add_sessions(start: int, count: int) -> None:
         for number in range(start, start + count):
-            appointment = factories.AppointmentFactory(episode=episode, session_number=number)
-            factories.ResponseFactory(episode=episode, appointment=appointment)
-            factories.ReflectionFactory(episode=episode, appointment=appointment)
+            appointment = factories.AppointmentFactory.create(
+                episode=episode, session_number=number
+            )
+            factories.ResponseFactory.create(episode=episode, appointment=appointment)
+            factories.ReflectionFactory.create(episode=episode, appointment=appointment)
 
     add_sessions(1, 2)
     small = _count(http, url)

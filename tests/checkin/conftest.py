@@ -33,14 +33,16 @@ class Visit:
 
 @pytest.fixture
 def visit(db: None) -> Visit:
-    therapist = factories.UserFactory(email="therapist@clinic.test")
-    supervisor = factories.UserFactory(email="supervisor@clinic.test", role=Role.SUPERVISOR)
-    factories.SupervisionFactory(supervisor=supervisor, therapist=therapist)
-    factories.UserFactory(email="admin@clinic.test", role=Role.ADMINISTRATOR)
-    client = factories.ClientFactory(code="C-VIS01", name="Rosalind Pemberton-Vane", email="rpv@example.com")
-    episode = factories.EpisodeFactory(client=client, therapist=therapist)
-    factories.GoalFactory(episode=episode, number=1, description="Go back to swimming")
-    appointment = factories.AppointmentFactory(
+    therapist = factories.UserFactory.create(email="therapist@clinic.test")
+    supervisor = factories.UserFactory.create(email="supervisor@clinic.test", role=Role.SUPERVISOR)
+    factories.SupervisionFactory.create(supervisor=supervisor, therapist=therapist)
+    factories.UserFactory.create(email="admin@clinic.test", role=Role.ADMINISTRATOR)
+    client = factories.ClientFactory.create(
+        code="C-VIS01", name="Rosalind Pemberton-Vane", email="rpv@example.com"
+    )
+    episode = factories.EpisodeFactory.create(client=client, therapist=therapist)
+    factories.GoalFactory.create(episode=episode, number=1, description="Go back to swimming")
+    appointment = factories.AppointmentFactory.create(
         episode=episode,
         session_number=1,
         scheduled_at=timezone.now() + timedelta(days=1),
@@ -57,5 +59,13 @@ def phq9(values: list[int], item10: int | None = None) -> dict[str, str]:
     return data
 
 
-def checkin(bond: int = 8, goals: int = 7, tasks: int = 7, overall: int = 8, better: str = "") -> dict[str, str]:
-    return {"q_bond": str(bond), "q_goals": str(goals), "q_tasks": str(tasks), "q_overall": str(overall), "q_better": better}
+def checkin(
+    bond: int = 8, goals: int = 7, tasks: int = 7, overall: int = 8, better: str = ""
+) -> dict[str, str]:
+    return {
+        "q_bond": str(bond),
+        "q_goals": str(goals),
+        "q_tasks": str(tasks),
+        "q_overall": str(overall),
+        "q_better": better,
+    }

@@ -22,8 +22,12 @@ def test_every_check_in_page_offers_the_concern_route_and_the_right_to_stop(visi
 def test_concern_reaches_supervisor_and_administrator_but_not_the_therapist(visit: Visit) -> None:
     page = HttpClient().post(
         visit.url("concern"),
-        {"text": "He makes comments about my weight.", "feels_unsafe": "on", "wants_contact": "on",
-         "contact": "by email please"},
+        {
+            "text": "He makes comments about my weight.",
+            "feels_unsafe": "on",
+            "wants_contact": "on",
+            "contact": "by email please",
+        },
     )
     assert page.status_code == 200 and "reached the clinic" in page.content.decode()
     concern = Concern.objects.get()
@@ -37,7 +41,9 @@ def test_concern_reaches_supervisor_and_administrator_but_not_the_therapist(visi
     http.force_login(therapist)
     assert http.get(reverse("concern_list")).status_code == 404
     assert http.get(reverse("concern_detail", args=[concern.pk])).status_code == 404
-    client_page = http.get(reverse("client_detail", args=[visit.episode.client.code])).content.decode()
+    client_page = http.get(
+        reverse("client_detail", args=[visit.episode.client.code])
+    ).content.decode()
     assert "weight" not in client_page
 
     supervisor = HttpClient()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -22,7 +22,7 @@ from tests.checkin.conftest import Visit, checkin, phq9
 GAD7_ALL_ONE = {f"q_{n}": "1" for n in range(1, 8)}
 
 
-def _started(moment=None) -> str:  # type: ignore[no-untyped-def]
+def _started(moment: datetime | None = None) -> str:
     signer = signing.TimestampSigner(salt=views.STARTED_SALT)
     return signer.sign((moment or timezone.now()).isoformat())
 
@@ -66,22 +66,29 @@ def test_missing_answers_reshow_the_form_with_every_given_answer(visit: Visit) -
 
 def test_valid_outcome_measure_is_scored_stored_and_leads_to_the_next(visit: Visit) -> None:
     http = HttpClient()
-    page = http.post(visit.url("answer", "phq9"), phq9([2, 1, 3, 0, 1, 2, 0, 1, 0], item10=1) | {"started": _started()})
-    assert page.status_code == 302 and page.url == visit.url("answer", "gad7")
+    page = http.post(
+        visit.url("answer", "phq9"),
+        phq9([2, 1, 3, 0, 1, 2, 0, 1, 0], item10=1) | {"started": _started()},
+    )
+    assert page.status_code == 302 and page["Location"] == visit.url("answer", "gad7")
     response = Response.objects.get(instrument="phq9")
     assert response.total == 10 and response.band == "moderate" and not response.risk
     assert response.instrument_version and response.source == "checkin"
     assert response.appointment == visit.appointment
-    page = http.post(visit.url("answer", "gad7"), GAD7_ALL_ONE | {"q_8": "0", "started": _started()})
+    page = http.post(
+        visit.url("answer", "gad7"), GAD7_ALL_ONE | {"q_8": "0", "started": _started()}
+    )
     # Session 1 with a goal: Goal-Based Outcomes follow.
-    assert page.url == visit.url("answer", "gbo")
+    assert page["Location"] == visit.url("answer", "gbo")
     page = http.get(visit.url("answer", "gbo"))
     assert "Go back to swimming" in page.content.decode()
     page = http.post(visit.url("answer", "gbo"), {"q_goal1": "3", "started": _started()})
-    assert page.url == visit.url("thanks")
-    thanks = http.get(page.url).content.decode()
+    assert page["Location"] == visit.url("thanks")
+    thanks = http.get(page["Location"]).content.decode()
     assert "Thank you" in thanks and "Session check-in" in thanks
-    assert "10" not in re.sub(r"<[^>]+>", "", thanks).split("Thank you", 1)[1][:200]  # no score shown
+    assert (
+        "10" not in re.sub(r"<[^>]+>", "", thanks).split("Thank you", 1)[1][:200]
+    )  # no score shown
 
 
 def test_double_submit_stores_exactly_one_response(visit: Visit) -> None:
@@ -105,14 +112,20 @@ def test_submission_begun_before_expiry_is_accepted_just_after(visit: Visit) -> 
 
 
 @pytest.mark.parametrize("case", ["begun_after_expiry", "beyond_grace", "forged_start"])
-def test_late_submissions_outside_the_rule_are_refused_without_revealing_anything(visit: Visit, case: str) -> None:
+def test_late_submissions_outside_the_rule_are_refused_without_revealing_anything(
+    visit: Visit, case: str
+) -> None:
     link = CheckinLink.objects.get()
     started = {
         "begun_after_expiry": _started(link.expires_at + timedelta(minutes=1)),
         "beyond_grace": _started(link.expires_at - timedelta(minutes=5)),
         "forged_start": (link.expires_at - timedelta(minutes=5)).isoformat() + ":forged",
     }[case]
-    arrival = link.expires_at + (LATE_SUBMISSION_GRACE + timedelta(minutes=1) if case == "beyond_grace" else timedelta(minutes=10))
+    arrival = link.expires_at + (
+        LATE_SUBMISSION_GRACE + timedelta(minutes=1)
+        if case == "beyond_grace"
+        else timedelta(minutes=10)
+    )
     with time_machine.travel(arrival):
         page = HttpClient().post(visit.url("answer", "checkin"), checkin() | {"started": started})
     assert page.status_code == 410
@@ -132,7 +145,9 @@ def test_expired_link_shows_a_friendly_page(visit: Visit) -> None:
 
 def test_database_error_keeps_the_answers_on_screen(visit: Visit) -> None:
     data = checkin(bond=3, better="The exercise felt pointless") | {"started": _started()}
-    with mock.patch("alliance.checkin.views.record_response", side_effect=OperationalError("database is locked")):
+    with mock.patch(
+        "alliance.checkin.views.record_response", side_effect=OperationalError("database is locked")
+    ):
         page = HttpClient().post(visit.url("answer", "checkin"), data)
     body = page.content.decode()
     assert page.status_code == 503
@@ -147,28 +162,40 @@ def test_database_error_keeps_the_answers_on_screen(visit: Visit) -> None:
 
 def test_expired_csrf_cookie_reshows_the_form_instead_of_losing_answers(visit: Visit) -> None:
     http = HttpClient(enforce_csrf_checks=True)
-    data = checkin(bond=4, better="I wasn't sure why we did the breathing again") | {"started": _started()}
+    data = checkin(bond=4, better="I wasn't sure why we did the breathing again") | {
+        "started": _started()
+    }
     page = http.post(visit.url("answer", "checkin"), data)
     body = page.content.decode()
     assert page.status_code == 403
     assert "press the button once more" in body
     assert 'name="q_bond" value="4" checked' in body and "breathing again" in body
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)  # type: ignore[union-attr]
-    assert http.post(visit.url("answer", "checkin"), data | {"csrfmiddlewaretoken": token}).status_code == 302
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+    assert found is not None
+    token = found.group(1)
+    assert (
+        http.post(visit.url("answer", "checkin"), data | {"csrfmiddlewaretoken": token}).status_code
+        == 302
+    )
 
 
 def test_risk_answer_shows_crisis_resources_and_raises_an_urgent_alert(visit: Visit) -> None:
     http = HttpClient()
-    page = http.post(visit.url("answer", "phq9"), phq9([1, 1, 1, 1, 1, 1, 1, 1, 1]) | {"started": _started()})
-    assert page.status_code == 302 and page.url.startswith(visit.url("support"))
-    support = http.get(page.url).content.decode()
-    assert "You don&#x27;t have to face this alone" in support or "You don't have to face this alone" in support
+    page = http.post(
+        visit.url("answer", "phq9"), phq9([1, 1, 1, 1, 1, 1, 1, 1, 1]) | {"started": _started()}
+    )
+    assert page.status_code == 302 and page["Location"].startswith(visit.url("support"))
+    support = http.get(page["Location"]).content.decode()
+    assert (
+        "You don&#x27;t have to face this alone" in support
+        or "You don't have to face this alone" in support
+    )
     assert "emergency" in support
     assert f'href="{visit.url("answer", "gad7")}"' in support  # can carry on with the questions
     alert = Alert.objects.get(kind="risk")
     assert alert.severity == "urgent" and alert.episode == visit.episode and alert.status == "open"
     assert [m.to for m in mail.outbox] == [["therapist@clinic.test"]]
-    assert "Rosalind" not in mail.outbox[0].subject + mail.outbox[0].body
+    assert "Rosalind" not in f"{mail.outbox[0].subject} {mail.outbox[0].body}"
 
 
 def test_crisis_resources_are_the_clinics_own_when_configured(visit: Visit) -> None:
@@ -195,7 +222,7 @@ def test_spanish_client_gets_spanish_and_can_switch(visit: Visit) -> None:
     assert "Poco interés o placer en hacer cosas" in form
 
 
-def test_guessing_tokens_is_rate_limited_per_address(visit: Visit, settings) -> None:  # type: ignore[no-untyped-def]
+def test_guessing_tokens_is_rate_limited_per_address(visit: Visit) -> None:
     http = HttpClient()
     for n in range(20):
         assert http.get(f"/c/{'x' * 40}{n:03d}/").status_code == 404

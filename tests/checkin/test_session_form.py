@@ -35,14 +35,18 @@ def test_attendance_and_rating_are_saved_together(visit: Visit) -> None:
 
 
 def test_no_show_can_be_recorded_without_a_rating(visit: Visit) -> None:
-    page = _therapist(visit).post(reverse("appointment_detail", args=[visit.appointment.pk]), {"attendance": "no_show"})
+    page = _therapist(visit).post(
+        reverse("appointment_detail", args=[visit.appointment.pk]), {"attendance": "no_show"}
+    )
     assert page.status_code == 302
     assert Appointment.objects.get(pk=visit.appointment.pk).attendance == "no_show"
     assert not Response.objects.exists()
 
 
 def test_missing_attendance_keeps_the_rating_on_screen(visit: Visit) -> None:
-    page = _therapist(visit).post(reverse("appointment_detail", args=[visit.appointment.pk]), RATING)
+    page = _therapist(visit).post(
+        reverse("appointment_detail", args=[visit.appointment.pk]), RATING
+    )
     assert page.status_code == 400
     body = page.content.decode()
     assert "Choose what happened" in body and 'name="q_bond" value="9" checked' in body

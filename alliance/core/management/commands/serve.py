@@ -23,11 +23,20 @@ def serve(bind: str, workers: int, *, with_worker: bool, quiet: bool = False) ->
     env = dict(os.environ)
     children: list[subprocess.Popen[bytes]] = []
     if with_worker:
-        children.append(subprocess.Popen([sys.executable, "-m", "alliance", "worker"], env=env))  # noqa: S603
+        children.append(subprocess.Popen([sys.executable, "-m", "alliance", "worker"], env=env))
     gunicorn = [
-        sys.executable, "-m", "gunicorn", "alliance.wsgi:application",
-        "--bind", bind, "--workers", str(workers), "--access-logfile", "-" if not quiet else "/dev/null",
-        "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "alliance.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-" if not quiet else "/dev/null",
+        "--forwarded-allow-ips",
+        os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     ]
     children.append(subprocess.Popen(gunicorn, env=env))  # noqa: S603
 
@@ -46,7 +55,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("ALLIANCE_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+        )
         parser.add_argument("--no-worker", action="store_true", help="Do not start the job worker.")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -5,7 +5,9 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run background jobs (alert recomputation, reminders, escalations) from the database queue."
+    help = (
+        "Run background jobs (alert recomputation, reminders, escalations) from the database queue."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("db_worker", "--queue-name", "*")

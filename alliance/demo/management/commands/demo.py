@@ -1,0 +1,128 @@
+"""`alliance demo`: a believable clinic on SQLite, then the app on http://127.0.0.1:8000.
+
+The first run generates the clinic (seeded, so every newcomer sees the same one, dated up to today);
+later runs reuse it. Every run prints the demo logins and a fresh, working check-in link.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from alliance.accounts.models import Role, User
+from alliance.care.models import Appointment, Attendance
+from alliance.checkin.links import create_link
+from alliance.core.management.commands.serve import serve
+from alliance.demo.loader import DEMO_PASSWORD, load_clinic
+from alliance.demo.simulate import simulate_clinic
+
+DEMO_SEED = 2026
+
+
+class Command(BaseCommand):
+    help = "Load the demo clinic (first run) and start Alliance on http://127.0.0.1:8000."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the demo database and rebuild it."
+        )
+        parser.add_argument("--clients", type=int, default=80, help="Size of the simulated clinic.")
+        parser.add_argument("--therapists", type=int, default=None)
+        parser.add_argument("--seed", type=int, default=DEMO_SEED)
+        parser.add_argument(
+            "--no-serve", action="store_true", help="Load the data and print logins only."
+        )
+        parser.add_argument("--bind", default=os.environ.get("ALLIANCE_BIND", "127.0.0.1:8000"))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["reset"]:
+            self._reset()
+        call_command("migrate", "--noinput", verbosity=0)
+        call_command("createcachetable", verbosity=0)
+        if User.objects.exists():
+            self.stdout.write("Demo clinic already loaded (use --reset to rebuild it).")
+        else:
+            self._load(options)
+        self._print_welcome(options["bind"])
+        if not options["no_serve"]:
+            code = serve(options["bind"], workers=2, with_worker=True)
+            if code:
+                raise SystemExit(code)
+
+    def _reset(self) -> None:
+        database = settings.DATABASES["default"]
+        if database["ENGINE"] != "django.db.backends.sqlite3":
+            raise CommandError(
+                "--reset only deletes the demo's own SQLite file; drop other databases yourself."
+            )
+        connection.close()
+        for suffix in ("", "-wal", "-shm"):
+            path = f"{database['NAME']}{suffix}"
+            if os.path.exists(path):  # noqa: PTH110
+                os.remove(path)  # noqa: PTH107
+
+    def _load(self, options: dict[str, Any]) -> None:
+        clients = options["clients"]
+        therapists = options["therapists"] or max(4, round(clients / 20))
+        self.stdout.write(
+            f"Generating a demo clinic: {clients} clients, {therapists} therapists, 12 months ..."
+        )
+        started = time.perf_counter()
+        clinic = simulate_clinic(
+            seed=options["seed"],
+            n_clients=clients,
+            n_therapists=therapists,
+            end=timezone.localdate(),
+        )
+        summary = load_clinic(clinic)
+        self.stdout.write(
+            f"  {summary.episodes} episodes, {summary.appointments} appointments, {summary.responses} "
+            f"responses, {summary.reflections} reflections ({time.perf_counter() - started:.1f} s)"
+        )
+        call_command("alerts", "recompute", verbosity=0)
+
+    def _checkin_url(self, bind: str) -> str:
+        therapist = User.objects.filter(role=Role.THERAPIST).order_by("pk").first()
+        appointment = (
+            Appointment.objects.filter(
+                episode__therapist=therapist,
+                attendance=Attendance.SCHEDULED,
+                scheduled_at__gte=timezone.now(),
+            )
+            .order_by("scheduled_at")
+            .first()
+        )
+        if appointment is None:
+            return "(no upcoming appointment to make a link for)"
+        _, token = create_link(appointment)
+        return f"http://{bind}{reverse('checkin_landing', args=[token])}"
+
+    def _print_welcome(self, bind: str) -> None:
+        people = list(User.objects.order_by("role", "pk"))
+        width = max(len(u.email) for u in people) if people else 20
+        lines = [
+            "",
+            "  Alliance demo clinic (demo data and demo passwords only: never use them for real clients)",
+            "",
+            f"  Open http://{bind}/ and sign in with one of these (password: {DEMO_PASSWORD}):",
+        ]
+        for user in people:
+            lines.append(f"    {user.email:<{width}}  {Role(user.role).label}")
+        lines += [
+            "",
+            "  The administrator also needs a one-time code (administrators must use two-factor sign-in):",
+            "    ./alliancew demo_code      prints the current code",
+            "",
+            "  A client's check-in link for an upcoming appointment (open it on your phone or a narrow window):",
+            f"    {self._checkin_url(bind)}",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
