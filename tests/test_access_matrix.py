@@ -58,6 +58,7 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
         lambda c: reverse("appointment_detail", args=[c.appointment.pk]),
         OWNER_AND_SUPERVISOR,
     ),
+    "episode_fhir": (lambda c: reverse("episode_fhir", args=[c.episode.pk]), OWNER_AND_SUPERVISOR),
     "concern_list": (
         lambda c: reverse("concern_list"),
         {**CONCERN_READERS, "colleague": 404, "other_supervisor": 200},

@@ -9,13 +9,11 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from alliance.measures.errors import MissingContext
+from alliance.measures.scoring import ScoreResult, check_answers, is_enabled, score_answers
 from alliance.measures.text import LocalizedText
-
-if TYPE_CHECKING:
-    from alliance.measures.scoring import ScoreResult
 
 AnswerValue = int | float | str | None
 Answers = Mapping[str, AnswerValue]
@@ -46,6 +44,9 @@ class Option:
     system: str | None
     labels: LocalizedText
     scored: bool
+    # How the Questionnaire spelled the option, so an exported
+    # QuestionnaireResponse answers with the same FHIR type.
+    answer_type: Literal["coding", "integer", "string"] = "coding"
 
     def label(self, lang: str = "en") -> str:
         return self.labels.get(lang)
@@ -283,8 +284,6 @@ class Instrument:
         """Items to show given the answers so far (FHIR enableWhen) and, when
         ``context`` is given, only items whose template context is filled in
         (so Goal-Based Outcomes asks only about goals that exist)."""
-        from alliance.measures.scoring import is_enabled
-
         answers = answers or {}
         shown: list[Item] = []
         for item in self.items:
@@ -301,11 +300,7 @@ class Instrument:
         self, answers: Answers, context: Mapping[str, str] | None = None
     ) -> dict[str, str]:
         """Problems a form should show next to items; ``{}`` when all is well."""
-        from alliance.measures.scoring import check_answers
-
         return check_answers(self, answers, context)
 
     def score(self, answers: Answers, lang: str = "en") -> ScoreResult:
-        from alliance.measures.scoring import score_answers
-
         return score_answers(self, answers, lang)

@@ -45,9 +45,13 @@ class AnswerOptionModel(_Lenient):
 
     @model_validator(mode="after")
     def _one_value(self) -> AnswerOptionModel:
-        given = [v for v in (self.valueCoding, self.valueInteger, self.valueString) if v is not None]
+        given = [
+            v for v in (self.valueCoding, self.valueInteger, self.valueString) if v is not None
+        ]
         if len(given) != 1:
-            raise ValueError("an answerOption needs exactly one of valueCoding, valueInteger, valueString")
+            raise ValueError(
+                "an answerOption needs exactly one of valueCoding, valueInteger, valueString"
+            )
         return self
 
 
@@ -74,7 +78,9 @@ class EnableWhenModel(_Lenient):
             if v is not None
         ]
         if len(given) != 1:
-            raise ValueError("an enableWhen needs exactly one answer[x] (date/time forms unsupported)")
+            raise ValueError(
+                "an enableWhen needs exactly one answer[x] (date/time forms unsupported)"
+            )
         return self
 
 
@@ -248,7 +254,7 @@ class RiskRuleModel(_Strict):
 
 
 class AllianceBlock(_Strict):
-    format: Literal[1] = FORMAT_VERSION
+    format: Literal[1] = 1
     respondent: Literal["client", "therapist"]
     languages: list[str] = Field(min_length=1)
     validated: bool

@@ -325,8 +325,7 @@ def score_answers(
     if invalid:
         return ScoreResult(
             scorable=False,
-            reason="invalid answers: "
-            + "; ".join(f"item {k}: {v}" for k, v in invalid.items()),
+            reason="invalid answers: " + "; ".join(f"item {k}: {v}" for k, v in invalid.items()),
             total=None,
             subscales=subscales,
             band=None,
