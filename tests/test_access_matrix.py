@@ -52,6 +52,7 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     "user_create": (lambda c: reverse("user_create"), ADMIN_ONLY),
     "user_edit": (lambda c: reverse("user_edit", args=[c.owner.pk]), ADMIN_ONLY),
     "clinic_settings": (lambda c: reverse("clinic_settings"), ADMIN_ONLY),
+    "alert_settings": (lambda c: reverse("alert_settings"), ADMIN_ONLY),
     "audit_list": (lambda c: reverse("audit_list"), ADMIN_ONLY),
     "audit_export": (lambda c: reverse("audit_export"), ADMIN_ONLY),
     "appointment_detail": (
@@ -77,6 +78,10 @@ POST_MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     "checkin_link_create": (
         lambda c: reverse("checkin_link_create", args=[c.appointment.pk]),
         OWNER_ONLY,
+    ),
+    "alert_action": (
+        lambda c: reverse("alert_action", args=[c.alert.pk, "acknowledge"]),
+        {**OWNER_AND_SUPERVISOR, "owner": 302, "supervisor": 302},
     ),
     "concern_update": (
         lambda c: reverse("concern_update", args=[c.concern.pk]),

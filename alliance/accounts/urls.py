@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alliance.accounts import views
+from alliance.accounts import alert_settings, views
 
 urlpatterns = [
     path("clinic/", views.clinic_overview, name="clinic_overview"),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("clinic/users/new/", views.user_edit, name="user_create"),
     path("clinic/users/<int:pk>/", views.user_edit, name="user_edit"),
     path("clinic/settings/", views.clinic_settings, name="clinic_settings"),
+    path("clinic/alert-settings/", alert_settings.alert_settings, name="alert_settings"),
     path("clinic/audit/", views.audit_list, name="audit_list"),
     path("clinic/audit/export.csv", views.audit_export, name="audit_export"),
 ]

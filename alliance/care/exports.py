@@ -7,6 +7,7 @@ patient is referenced by the pseudonymous client code, never by name.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -18,7 +19,7 @@ from alliance.care.models import Episode, Respondent
 from alliance.measures.fhir import StoredResponse, export_bundle
 
 
-def episode_bundle(episode: Episode) -> dict[str, object]:
+def episode_bundle(episode: Episode) -> dict[str, Any]:
     stored = [
         StoredResponse(
             instrument_id=r.instrument,
@@ -42,8 +43,12 @@ def episode_bundle(episode: Episode) -> dict[str, object]:
 def episode_fhir(request: HttpRequest, pk: int) -> HttpResponse:
     episode = access.get_episode_or_404(request.user, pk)  # type: ignore[arg-type]
     bundle = episode_bundle(episode)
-    log_event("care.episode.exported_fhir", obj=episode, data={"entries": len(bundle.get("entry", []))})  # type: ignore[arg-type]
+    log_event(
+        "care.episode.exported_fhir", obj=episode, data={"entries": len(bundle.get("entry", []))}
+    )
     response = HttpResponse(json.dumps(bundle, indent=2), content_type="application/fhir+json")
-    response["Content-Disposition"] = f'attachment; filename="{episode.client.code}-episode-{episode.pk}.fhir.json"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{episode.client.code}-episode-{episode.pk}.fhir.json"'
+    )
     response["Cache-Control"] = "no-store"
     return response

@@ -188,6 +188,9 @@ class Response(models.Model):
     # Numeric and choice answers, keyed by item linkId. Free-text answers go to `open_answers`.
     answers = models.JSONField(default=dict)
     open_answers = EncryptedJSONField(null=True, blank=True)
+    # Whether any free-text answer was given (e.g. "What could have been better today?"), so that
+    # the alert rules can see that the client wrote something without decrypting what.
+    has_comment = models.BooleanField(default=False)
     scorable = models.BooleanField(default=True)
     total = models.FloatField(null=True, blank=True, db_index=True)
     band = models.CharField(max_length=40, blank=True)
@@ -342,6 +345,21 @@ class AlertNote(models.Model):
     @property
     def audit_client_id(self) -> int:
         return self.alert.episode.client_id
+
+
+class NormsCache(models.Model):
+    """The clinic's fitted norms (expected recovery curves, early-alliance quartile) as JSON.
+
+    Fitting takes seconds, so it is done when stale (see alliance.care.alert_sync.NORMS_MAX_AGE) or on
+    `alliance alerts recompute --refit`, not on every new response. A single row (pk=1).
+    """
+
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+    episodes = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Norms from {self.episodes} episodes, {self.computed_at:%Y-%m-%d %H:%M}"
 
 
 class ClinicSettings(models.Model):

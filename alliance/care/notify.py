@@ -16,7 +16,7 @@ from alliance.care.models import Alert
 logger = logging.getLogger(__name__)
 
 
-def _send(subject: str, body: str, recipients: Iterable[str]) -> None:
+def send(subject: str, body: str, recipients: Iterable[str]) -> None:
     to = sorted({r for r in recipients if r})
     if not to:
         return
@@ -31,7 +31,7 @@ def risk_alerts(alerts: Iterable[Alert]) -> None:
     for alert in alerts:
         episode = alert.episode
         url = settings.SITE_URL + reverse("client_detail", args=[episode.client.code])
-        _send(
+        send(
             f"[{settings.ALLIANCE_CLINIC_NAME}] Urgent: a client answered a risk question",
             "A client on your caseload gave an answer that needs your attention today.\n\n"
             f"Client: {episode.client.code}\nOpen Alliance: {url}\n",
@@ -62,7 +62,7 @@ def concern_raised(concern: object) -> None:
     assert isinstance(concern, Concern)
     therapist = concern.episode.therapist
     url = settings.SITE_URL + reverse("concern_detail", args=[concern.pk])
-    _send(
+    send(
         f"[{settings.ALLIANCE_CLINIC_NAME}] A client has raised a concern with the clinic",
         "A client has used the 'raise a concern' form. It is addressed to the clinic, not to their "
         "therapist, and the therapist has not been told.\n\n"

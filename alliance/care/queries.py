@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import (
+    Case,
     Count,
     F,
     FloatField,
@@ -16,6 +17,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -138,3 +140,27 @@ def caseload(episodes: QuerySet[Episode], status: str = "active") -> QuerySet[Ep
 
 def open_alert_filter() -> Q:
     return Q(status__in=OPEN_ALERT_STATUSES)
+
+
+SEVERITY_ORDER = Case(
+    When(severity="urgent", then=Value(0)),
+    When(severity="red", then=Value(1)),
+    When(severity="yellow", then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
+
+def by_severity(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    return alerts.annotate(severity_order=SEVERITY_ORDER).order_by("severity_order", "-created_at")
+
+
+# The caseload's "needs attention" list is capped: past this many, the therapist works from the table.
+ATTENTION_LIMIT = 30
+
+
+def needs_attention(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    """Open alerts, most severe first, with what the list shows."""
+    return by_severity(alerts.filter(open_alert_filter()).select_related("episode__client"))[
+        :ATTENTION_LIMIT
+    ]

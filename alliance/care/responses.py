@@ -60,6 +60,7 @@ def build_response(
         respondent=respondent,
         answers=numeric,
         open_answers=text or None,
+        has_comment=bool(text),
         scorable=result.scorable,
         total=result.total,
         band=result.band.key if result.band else "",
@@ -119,6 +120,7 @@ def record_response(
 SCORED_FIELDS = (
     "answers",
     "open_answers",
+    "has_comment",
     "instrument_version",
     "scorable",
     "total",

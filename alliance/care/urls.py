@@ -1,12 +1,17 @@
 from django.urls import path
 
-from alliance.care import exports, session_views, views
+from alliance.care import alert_views, exports, session_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("caseload/", views.caseload, name="caseload"),
     path("supervision/", views.supervision, name="supervision"),
     path("clients/<str:code>/", views.client_detail, name="client_detail"),
+    path(
+        "alerts/<int:pk>/<str:action>/",
+        alert_views.alert_action,
+        name="alert_action",
+    ),
     path("episodes/<int:pk>/fhir.json", exports.episode_fhir, name="episode_fhir"),
     path("appointments/<int:pk>/", session_views.appointment_detail, name="appointment_detail"),
     path(

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET
 from alliance.accounts.audit import log_event, log_many
 from alliance.accounts.models import Supervision, User
 from alliance.care import access, queries
-from alliance.care.models import Appointment, Episode, Goal, Response
+from alliance.care.alert_views import CLOSE_REASONS, actions_for
+from alliance.care.models import Alert, AlertNote, Appointment, Episode, Goal, Response
 
 
 def _user(request: HttpRequest) -> User:
@@ -44,14 +45,16 @@ def caseload(request: HttpRequest) -> HttpResponse:
     if not user.is_clinician:
         raise Http404
     status = _status_param(request)
-    episodes = list(
-        queries.caseload(access.episodes_visible_to(user).filter(therapist=user), status)
+    own = access.episodes_visible_to(user).filter(therapist=user)
+    episodes = list(queries.caseload(own, status))
+    attention = list(
+        queries.needs_attention(access.alerts_visible_to(user).filter(episode__in=own))
     )
     log_many("care.caseload.viewed", [e.client for e in episodes])
     return render(
         request,
         "care/caseload.html",
-        {"episodes": episodes, "status": status, "owner": user, "is_own": True},
+        {"episodes": episodes, "status": status, "attention": attention},
     )
 
 
@@ -72,7 +75,20 @@ def supervision(request: HttpRequest) -> HttpResponse:
         by_therapist[episode.therapist_id].append(episode)
     log_many("care.caseload.viewed", [e.client for e in rows], data={"as": "supervisor"})
     groups = [(therapist, by_therapist.get(therapist.pk, [])) for therapist in therapists]
-    return render(request, "care/supervision.html", {"groups": groups, "status": status})
+    escalated = list(
+        queries.needs_attention(
+            access.alerts_visible_to(user).filter(
+                episode__therapist__in=therapists,
+                escalated_at__isnull=False,
+                acknowledged_at__isnull=True,
+            )
+        )
+    )
+    return render(
+        request,
+        "care/supervision.html",
+        {"groups": groups, "status": status, "escalated": escalated},
+    )
 
 
 @login_required
@@ -94,8 +110,10 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
             ),
             Prefetch(
                 "alerts",
-                queryset=access.alerts_visible_to(user).filter(queries.open_alert_filter()),
-                to_attr="open_alert_list",
+                queryset=queries.by_severity(access.alerts_visible_to(user)).prefetch_related(
+                    Prefetch("notes", queryset=AlertNote.objects.select_related("author"))
+                ),
+                to_attr="alert_list",
             ),
             Prefetch(
                 "reflections",
@@ -106,16 +124,29 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
         .order_by("-started_on")
     )
     log_event("care.client.viewed", obj=client)
-    sessions = {episode.pk: _session_rows(episode) for episode in episodes}
+    panels = [
+        {
+            "episode": episode,
+            "sessions": _session_rows(episode),
+            "open_alerts": [(a, actions_for(user, a)) for a in _alerts(episode) if a.is_open],
+            "past_alerts": [(a, actions_for(user, a)) for a in _alerts(episode) if not a.is_open],
+        }
+        for episode in episodes
+    ]
     return render(
         request,
         "care/client_detail.html",
         {
             "client": client,
-            "episodes": [(episode, sessions[episode.pk]) for episode in episodes],
+            "panels": panels,
             "can_change": any(access.is_own_episode(user, e) for e in episodes),
+            "reasons": CLOSE_REASONS,
         },
     )
+
+
+def _alerts(episode: Episode) -> list[Alert]:
+    return list(getattr(episode, "alert_list", []))
 
 
 def _session_rows(episode: Episode) -> list[dict[str, Any]]:

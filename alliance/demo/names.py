@@ -22,7 +22,6 @@ STAFF_DOMAIN = "demo.alliance.invalid"
 CLIENT_DOMAIN = "example.com"
 
 
-
 def _split(text: str) -> tuple[str, ...]:
     """Comma-separated names -> tuple (keeps the banks compact and easy to edit)."""
     return tuple(part.strip() for part in text.split(",") if part.strip())
@@ -175,17 +174,17 @@ SPANISH_GROUP = NameGroup(
     "spanish",
     1.0,
     _split(
-            "María, José, Carmen, Luis, Ana, Javier, Lucía, Diego, Sofía, Alejandro, "
-            "Valentina, Carlos, Isabel, Miguel, Camila, Andrés, Gabriela, Fernando, Paula, "
-            "Ricardo, Elena, Jorge, Daniela, Raúl, Rocío, Esteban, Marisol, Guadalupe, Alba, "
-            "Mateo, Pilar, Héctor, Ximena, Rodrigo, Beatriz, Julián"
-        ),
+        "María, José, Carmen, Luis, Ana, Javier, Lucía, Diego, Sofía, Alejandro, "
+        "Valentina, Carlos, Isabel, Miguel, Camila, Andrés, Gabriela, Fernando, Paula, "
+        "Ricardo, Elena, Jorge, Daniela, Raúl, Rocío, Esteban, Marisol, Guadalupe, Alba, "
+        "Mateo, Pilar, Héctor, Ximena, Rodrigo, Beatriz, Julián"
+    ),
     _split(
-            "García, Rodríguez, Martínez, Hernández, López, González, Pérez, Sánchez, Ramírez, "
-            "Torres, Flores, Rivera, Gómez, Díaz, Morales, Ortiz, Castillo, Jiménez, Ruiz, "
-            "Vargas, Romero, Mendoza, Herrera, Medina, Aguilar, Castro, Navarro, Delgado, "
-            "Vega, Cruz, Ibáñez, Fuentes"
-        ),
+        "García, Rodríguez, Martínez, Hernández, López, González, Pérez, Sánchez, Ramírez, "
+        "Torres, Flores, Rivera, Gómez, Díaz, Morales, Ortiz, Castillo, Jiménez, Ruiz, "
+        "Vargas, Romero, Mendoza, Herrera, Medina, Aguilar, Castro, Navarro, Delgado, "
+        "Vega, Cruz, Ibáñez, Fuentes"
+    ),
 )
 
 

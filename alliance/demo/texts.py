@@ -286,9 +286,7 @@ def choose_goals(rng: random.Random, language: Language, count: int) -> list[str
     return [rng.choice(theme) for theme in themes]
 
 
-def better_text(
-    rng: random.Random, language: Language, kind: Literal["neutral", "mild"]
-) -> str:
+def better_text(rng: random.Random, language: Language, kind: Literal["neutral", "mild"]) -> str:
     """A short everyday comment: ``neutral`` (nothing to add) or ``mild`` criticism."""
     bank = BETTER_NEUTRAL if kind == "neutral" else BETTER_MILD
     return rng.choice(bank[language])

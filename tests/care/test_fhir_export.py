@@ -47,5 +47,9 @@ def test_episode_exports_as_a_valid_bundle_with_loinc_totals(db: None) -> None:
         and any(c.get("code") == "44261-6" for c in e["resource"]["code"]["coding"])
     ]
     assert [t["valueQuantity"]["value"] for t in totals] == [18]
-    assert all(e["resource"].get("subject", {}).get("reference", "Patient/" + episode.client.code) == f"Patient/{episode.client.code}" for e in bundle["entry"])
+    assert all(
+        e["resource"].get("subject", {}).get("reference", "Patient/" + episode.client.code)
+        == f"Patient/{episode.client.code}"
+        for e in bundle["entry"]
+    )
     assert episode.client.name not in page.content.decode()

@@ -12,7 +12,7 @@ from django.urls import reverse
 from alliance.accounts.models import Role, User
 from tests import factories
 
-BASELINES = {"caseload": 7, "supervision": 8, "client_detail": 13}
+BASELINES = {"caseload": 8, "supervision": 9, "client_detail": 14}
 
 
 def _caseload_of(therapist: User, size: int) -> None:
@@ -67,6 +67,7 @@ def test_client_page_queries_do_not_grow_with_the_number_of_sessions() -> None:
             )
             factories.ResponseFactory.create(episode=episode, appointment=appointment)
             factories.ReflectionFactory.create(episode=episode, appointment=appointment)
+            factories.AlertFactory.create(episode=episode, appointment=appointment)
 
     add_sessions(1, 2)
     small = _count(http, url)

@@ -1,4 +1,4 @@
-"""`alliance serve`: migrate, collect static files, then run gunicorn and the job worker together.
+"""`alliance serve`: migrate, collect static files, then run gunicorn, the job worker and the scheduler.
 
 One command for a small clinic's server. Larger installations can run `gunicorn alliance.wsgi` and
 `alliance worker` under their own supervisor instead (use --no-worker here).

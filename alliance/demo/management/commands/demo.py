@@ -81,6 +81,7 @@ class Command(BaseCommand):
             n_clients=clients,
             n_therapists=therapists,
             end=timezone.localdate(),
+            tz=timezone.get_current_timezone(),
         )
         summary = load_clinic(clinic)
         self.stdout.write(

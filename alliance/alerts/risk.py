@@ -1,0 +1,105 @@
+"""Rule 1 — risk: any risk signal raises an urgent alert, one per questionnaire response.
+
+CLINICAL.md: PHQ-9 item 9 above 0 must raise an urgent alert to the therapist at once. The
+Django side escalates it to the supervisor when unacknowledged after
+``AlertSettings.risk_escalation_minutes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from ._text import instrument_label, join_words, num
+from .findings import JSON, Finding, make_key
+from .settings import AlertSettings
+from .suggestions import suggestion_for
+from .types import EpisodeSeries, RiskSignal, Session
+
+# Item wording summaries for the explanation (instrument wording, never client text).
+RISK_ITEMS: Final[dict[tuple[str, str], str]] = {
+    ("phq9", "9"): "thoughts that they would be better off dead or of hurting themselves",
+}
+# PHQ-9 answer labels (CLINICAL.md).
+PHQ_ANSWERS: Final[dict[int, str]] = {
+    0: "Not at all",
+    1: "Several days",
+    2: "More than half the days",
+    3: "Nearly every day",
+}
+
+
+def _describe(signal: RiskSignal) -> str:
+    label = instrument_label(signal.instrument)
+    what = RISK_ITEMS.get((signal.instrument, signal.item))
+    answer = num(signal.answer, 0) if signal.answer == int(signal.answer) else num(signal.answer)
+    text = f"{label} item {signal.item} was answered {answer}"
+    if signal.instrument in ("phq9", "gad7") and signal.answer in PHQ_ANSWERS:
+        text += f" (\u201c{PHQ_ANSWERS[int(signal.answer)]}\u201d)"
+    if what:
+        text += f" — {what}"
+    return text
+
+
+def _groups(session: Session) -> list[tuple[str, tuple[RiskSignal, ...]]]:
+    """Signals grouped by response; signals without a response id by instrument."""
+    groups: dict[str, list[RiskSignal]] = {}
+    for signal in session.risk:
+        if signal.response_id is not None:
+            part = f"r{signal.response_id}"
+        else:
+            part = f"s{session.number}:{signal.instrument}"
+        groups.setdefault(part, []).append(signal)
+    return [(part, tuple(signals)) for part, signals in sorted(groups.items())]
+
+
+def risk_findings(series: EpisodeSeries, settings: AlertSettings) -> list[Finding]:
+    """One ``urgent`` finding per response that carries risk signals."""
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for session in series.sessions:
+        for part, signals in _groups(session):
+            key = make_key("risk", series.episode_id, part)
+            if key in seen:  # the same response attached to two sessions: report it once
+                continue
+            seen.add(key)
+            findings.append(_finding(series, session, key, signals, settings))
+    return findings
+
+
+def _finding(
+    series: EpisodeSeries,
+    session: Session,
+    key: str,
+    signals: Sequence[RiskSignal],
+    settings: AlertSettings,
+) -> Finding:
+    items: list[JSON] = [
+        {"instrument": s.instrument, "item": s.item, "answer": s.answer} for s in signals
+    ]
+    response_ids = sorted({s.response_id for s in signals if s.response_id is not None})
+    explanation = (
+        f"At session {session.number}, "
+        + join_words([_describe(s) for s in signals])
+        + ". Any answer above 0 on a risk item needs a risk review today. If this alert is not "
+        f"acknowledged within {settings.risk_escalation_minutes} minutes, your supervisor is "
+        "notified."
+    )
+    return Finding(
+        kind="risk",
+        severity="urgent",
+        key=key,
+        session_number=session.number,
+        appointment_id=session.appointment_id,
+        title="Risk item answered: review risk today",
+        explanation=explanation,
+        evidence={
+            "session": session.number,
+            "items": items,
+            "response_id": response_ids[0] if len(response_ids) == 1 else None,
+            "escalation_minutes": settings.risk_escalation_minutes,
+        },
+        suggestion=suggestion_for("risk").text,
+        episode_id=series.episode_id,
+        instrument=signals[0].instrument,
+    )

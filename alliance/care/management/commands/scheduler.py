@@ -1,0 +1,39 @@
+"""`alliance scheduler`: the clock. Every minute it escalates unacknowledged risk alerts; once a day the
+clinic's norms are refitted (on the next recompute). Started by `alliance serve`; one per installation
+is enough, and running two is harmless (escalation claims each alert with a conditional UPDATE)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from alliance.care.escalation import escalate_unacknowledged_risk
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Run periodic work: risk escalation every minute."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--interval", type=float, default=60.0)
+        parser.add_argument(
+            "--once", action="store_true", help="Run one round and exit (for cron)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        while True:
+            close_old_connections()
+            try:
+                escalated = escalate_unacknowledged_risk()
+                if escalated:
+                    logger.warning("Escalated %d unacknowledged risk alert(s)", len(escalated))
+            except Exception:  # keep the clock running; the next round retries
+                logger.exception("Scheduled round failed")
+            if options["once"]:
+                return
+            time.sleep(options["interval"])
