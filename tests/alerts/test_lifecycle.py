@@ -144,13 +144,13 @@ def test_not_on_track_escalates_in_place():
     _, stored = (lambda p: (p, apply_plan((), p)))(
         reconcile((), evaluate_episode(yellow, cfg, norms), yellow, cfg)
     )
-    stored = [dataclasses.replace(stored[0], status="acknowledged")]
-    plan = reconcile(stored, evaluate_episode(red, cfg, norms), red, cfg)
+    acknowledged = [dataclasses.replace(stored[0], status="acknowledged")]
+    plan = reconcile(acknowledged, evaluate_episode(red, cfg, norms), red, cfg)
     assert plan.create == ()
     [update] = plan.update
     assert update.key == "not_on_track:ep12:phq9" and update.severity == "red"
     assert update.finding is not None and update.status is None
-    after = apply_plan(stored, plan)
+    after = apply_plan(acknowledged, plan)
     assert after[0].severity == "red" and after[0].status == "acknowledged"
 
 
