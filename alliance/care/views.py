@@ -48,7 +48,9 @@ def caseload(request: HttpRequest) -> HttpResponse:
     own = access.episodes_visible_to(user).filter(therapist=user)
     episodes = list(queries.caseload(own, status))
     attention = list(
-        queries.needs_attention(access.alerts_visible_to(user).filter(episode__in=own))
+        queries.needs_attention(
+            access.alerts_visible_to(user).filter(episode__in=own.filter(status="active"))
+        )
     )
     log_many("care.caseload.viewed", [e.client for e in episodes])
     return render(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import TypeVar
 
@@ -17,11 +18,14 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, Q
+from django.utils import timezone
 
 from alliance.accounts.audit import log_event
 from alliance.accounts.models import Supervision, User
 from alliance.care.models import (
+    Alert,
+    AlertNote,
     Appointment,
     Client,
     Episode,
@@ -199,3 +203,43 @@ def load_clinic(clinic: SimClinic, password: str = DEMO_PASSWORD) -> LoadSummary
 
 def demo_admin_has_totp(user: User) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+# How far back the demo's alerts are left for the therapists to handle; older ones were "handled at
+# the time" (a year of history with every alert still open would not look like a working clinic).
+OPEN_HISTORY = timedelta(days=21)
+
+
+def settle_demo_history(now: datetime | None = None) -> int:
+    """Close the alerts a working clinic would already have dealt with: those on ended episodes, and
+    those raised more than three weeks ago. Ruptures keep their repaired/unresolved status. Each
+    closed alert gets a note saying it was closed by the demo generator."""
+    now = now or timezone.now()
+    cutoff = now - OPEN_HISTORY
+    open_statuses = ("open", "acknowledged", "repair_discussed", "unresolved")
+    stale = Alert.objects.filter(status__in=open_statuses).filter(
+        Q(episode__status="ended") | Q(appointment__scheduled_at__lt=cutoff)
+    )
+    closed = list(stale.select_related("episode"))
+    for alert in closed:
+        alert.close_reason = "client_ended" if alert.episode.status == "ended" else "addressed"
+        alert.status = "closed"
+        alert.acknowledged_at = alert.acknowledged_at or alert.created_at
+        alert.resolved_at = now
+    Alert.objects.bulk_update(
+        closed, ["status", "close_reason", "acknowledged_at", "resolved_at"], batch_size=BATCH
+    )
+    AlertNote.objects.bulk_create(
+        (
+            AlertNote(
+                alert=a,
+                author=None,
+                action="close",
+                text="Demo history: handled at the time.",
+                created_at=now,
+            )
+            for a in closed
+        ),
+        batch_size=BATCH,
+    )
+    return len(closed)

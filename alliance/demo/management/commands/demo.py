@@ -21,7 +21,7 @@ from alliance.accounts.models import Role, User
 from alliance.care.models import Appointment, Attendance
 from alliance.checkin.links import create_link
 from alliance.core.management.commands.serve import serve
-from alliance.demo.loader import DEMO_PASSWORD, load_clinic
+from alliance.demo.loader import DEMO_PASSWORD, load_clinic, settle_demo_history
 from alliance.demo.simulate import simulate_clinic
 
 DEMO_SEED = 2026
@@ -88,7 +88,9 @@ class Command(BaseCommand):
             f"  {summary.episodes} episodes, {summary.appointments} appointments, {summary.responses} "
             f"responses, {summary.reflections} reflections ({time.perf_counter() - started:.1f} s)"
         )
-        call_command("alerts", "recompute", verbosity=0)
+        call_command("alerts", "recompute", stdout=self.stdout)
+        settled = settle_demo_history()
+        self.stdout.write(f"  {settled} older alerts marked as handled at the time (demo history)")
 
     def _checkin_url(self, bind: str) -> str:
         therapist = User.objects.filter(role=Role.THERAPIST).order_by("pk").first()
