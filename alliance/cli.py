@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] == "demo":
         # The demo serves plain HTTP on 127.0.0.1, so HTTPS-only cookies would make sign-in impossible.
         os.environ.setdefault("ALLIANCE_HTTPS", "0")
+        os.environ.setdefault("ALLIANCE_DEMO", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alliance.settings")
     from django.core.management import execute_from_command_line
 

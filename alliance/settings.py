@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "alliance.core.context_processors.demo",
             ],
             "builtins": ["alliance.core.templatetags.alliance_tags"],
         },

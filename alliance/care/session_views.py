@@ -17,7 +17,14 @@ from alliance.accounts.audit import log_event
 from alliance.accounts.models import User
 from alliance.care import access
 from alliance.care.alert_sync import schedule_recompute
-from alliance.care.models import Appointment, Attendance, Respondent, Response, ResponseSource
+from alliance.care.models import (
+    Appointment,
+    Attendance,
+    ClinicSettings,
+    Respondent,
+    Response,
+    ResponseSource,
+)
 from alliance.care.responses import record_response, update_therapist_rating
 from alliance.checkin.copy import copy_for
 from alliance.checkin.forms import InstrumentForm
@@ -91,6 +98,7 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "attendance_value": request.POST.get("attendance", appointment.attendance),
             "attendance_error": attendance_error,
             "client_responses": client_responses,
+            "link_hours": ClinicSettings.load().checkin_link_hours,
         },
         status=400 if request.method == "POST" else 200,
     )
