@@ -67,7 +67,6 @@ COPY: Final[dict[str, dict[str, str]]] = {
         "scale_low": "Not at all",
         "scale_high": "Completely",
         "scale_hint": "0 is the lowest, 10 the highest.",
-        "checkin_note": "These questions are Alliance's own short check-in. They are a practical tool, not yet a validated questionnaire.",
         "goal_prefix": "Your goal:",
     },
     "es": {
@@ -123,7 +122,6 @@ COPY: Final[dict[str, dict[str, str]]] = {
         "scale_low": "Nada",
         "scale_high": "Totalmente",
         "scale_hint": "0 es lo más bajo y 10 lo más alto.",
-        "checkin_note": "Estas preguntas son la valoración breve propia de Alliance. Son una herramienta práctica, todavía no un cuestionario validado.",
         "goal_prefix": "Su objetivo:",
     },
 }

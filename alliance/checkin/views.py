@@ -181,7 +181,10 @@ def _render_form(
         "instructions": form.instrument.instructions(lang),
         "started": request.POST.get("started") or _started_field(),
         "problem": problem,
-        "is_checkin": form.instrument.id == flow.CHECKIN,
+        # Instruments that are not validated say so, in the instrument's own words.
+        "validation_note": (
+            form.instrument.validation_note.get(lang) if form.instrument.validation_note else ""
+        ),
         "crisis_text": _crisis_text(lang),
     }
     return _page(request, "checkin/form.html", lang, context, status=status)
