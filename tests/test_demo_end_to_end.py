@@ -24,7 +24,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
     }
     env["ALLIANCE_DATA_DIR"] = str(data)
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-m", "alliance", "demo", "--no-serve", "--clients", "30"],
         env=env,
         capture_output=True,

@@ -11,7 +11,7 @@ from alliance.care import alert_sync
 from alliance.care.models import Alert, Appointment, Respondent, Response
 from tests.browser.conftest import Shots, assert_accessible
 from tests.care.test_alert_sync import RUPTURE_SERIES, _checkins
-from tests.care.test_alert_sync import episode as episode  # noqa: PLC0414  (shared fixture)
+from tests.care.test_alert_sync import episode as episode  # the shared fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
