@@ -35,6 +35,7 @@ from alliance.alerts import (
     Session,
     StoredAlert,
     compute_norms,
+    default_norms,
     evaluate_episode,
     reconcile,
 )
@@ -58,7 +59,7 @@ OUTCOME_INSTRUMENTS = ("phq9", "gad7")
 CHECKIN = "checkin"
 THERAPIST_CHECKIN = "checkin-therapist"
 DIMENSIONS = ("bond", "goals", "tasks", "overall")
-# Norms are refitted at most this often in the normal course (`--refit` forces it).
+# The scheduler refits the norms when they are this old (`alliance alerts recompute --refit` forces it).
 NORMS_MAX_AGE = timedelta(hours=24)
 CHUNK = 2000
 
@@ -78,11 +79,24 @@ def clinic_alert_settings() -> AlertSettings:
     return AlertSettings.from_dict(ClinicSettings.load().alert_settings or {})
 
 
-def clinic_norms(settings: AlertSettings, *, refit: bool = False) -> ClinicNorms:
+def cached_norms(settings: AlertSettings) -> ClinicNorms:
+    """The last fitted norms, whatever their age, or the documented defaults. Never fits: this is
+    what the per-response path uses, so that a client's request never waits for a model fit."""
     cached = NormsCache.objects.filter(pk=1).first()
-    fresh = cached is not None and timezone.now() - cached.computed_at < NORMS_MAX_AGE
-    if cached is not None and cached.data and fresh and not refit:
+    if cached is not None and cached.data:
         return ClinicNorms.from_dict(cached.data)
+    return default_norms(settings)
+
+
+def norms_are_stale() -> bool:
+    cached = NormsCache.objects.filter(pk=1).only("computed_at").first()
+    return cached is None or timezone.now() - cached.computed_at >= NORMS_MAX_AGE
+
+
+def clinic_norms(settings: AlertSettings, *, refit: bool = False) -> ClinicNorms:
+    """Norms for a whole-clinic recompute: refitted when asked, missing or older than a day."""
+    if not refit and not norms_are_stale():
+        return cached_norms(settings)
     series = load_series()
     norms = compute_norms(series, settings)
     NormsCache.objects.update_or_create(
@@ -286,7 +300,9 @@ def sync(
 ) -> SyncResult:
     """Recompute the alerts of some episodes (all when `episode_ids` is None)."""
     settings = settings or clinic_alert_settings()
-    norms = norms or clinic_norms(settings, refit=refit)
+    if norms is None:
+        whole_clinic = episode_ids is None
+        norms = clinic_norms(settings, refit=refit) if whole_clinic else cached_norms(settings)
     series_list = load_series(episode_ids)
     ids = [s.episode_id for s in series_list]
     stored_by_episode: dict[int, dict[str, Alert]] = defaultdict(dict)

@@ -214,3 +214,14 @@ def test_administrator_changes_a_threshold_and_bad_values_are_named(db: None) ->
     assert http.post(reverse("alert_settings"), {"rupture_k": "2.0"}).status_code == 302
     assert ClinicSettings.load().alert_settings == {"rupture_k": 2.0}
     assert alert_sync.clinic_alert_settings().rupture_k == 2.0
+
+
+def test_the_per_response_path_never_waits_for_a_model_fit(episode: Episode) -> None:
+    from alliance.care.models import NormsCache
+
+    _checkins(episode, RUPTURE_SERIES)
+    alert_sync.sync([episode.pk])
+    assert not NormsCache.objects.exists()  # defaults were used; nothing was fitted
+    call_command("alerts", "recompute", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    cache = NormsCache.objects.get()
+    assert cache.episodes == 1 and cache.data["early_alliance_source"] == "default"

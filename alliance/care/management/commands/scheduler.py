@@ -1,6 +1,7 @@
-"""`alliance scheduler`: the clock. Every minute it escalates unacknowledged risk alerts; once a day the
-clinic's norms are refitted (on the next recompute). Started by `alliance serve`; one per installation
-is enough, and running two is harmless (escalation claims each alert with a conditional UPDATE)."""
+"""`alliance scheduler`: the clock. Every minute it escalates unacknowledged risk alerts; once a day it
+refits the clinic's norms and recomputes every alert. Started by `alliance serve`; one per installation
+is enough, and running two is harmless (escalation claims each alert with a conditional UPDATE, and a
+recompute never duplicates an alert)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from alliance.care import alert_sync
 from alliance.care.escalation import escalate_unacknowledged_risk
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,10 @@ class Command(BaseCommand):
                 escalated = escalate_unacknowledged_risk()
                 if escalated:
                     logger.warning("Escalated %d unacknowledged risk alert(s)", len(escalated))
+                if alert_sync.norms_are_stale():
+                    # Refit the expected-recovery curves once a day and bring every alert up to date.
+                    result = alert_sync.sync(refit=True)
+                    logger.info("Daily recompute: %d raised, %d updated", result.created, result.updated)
             except Exception:  # keep the clock running; the next round retries
                 logger.exception("Scheduled round failed")
             if options["once"]:
