@@ -79,6 +79,10 @@ POST_MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
         lambda c: reverse("checkin_link_create", args=[c.appointment.pk]),
         OWNER_ONLY,
     ),
+    "appointment_book": (
+        lambda c: reverse("appointment_book", args=[c.episode.pk]),
+        {**OWNER_ONLY, "owner": 302},
+    ),
     "alert_action": (
         lambda c: reverse("alert_action", args=[c.alert.pk, "acknowledge"]),
         {**OWNER_AND_SUPERVISOR, "owner": 302, "supervisor": 302},

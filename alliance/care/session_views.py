@@ -3,10 +3,14 @@ check-in link (with a QR code for in-room use). Built to take under 30 seconds."
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -151,3 +155,30 @@ def create_checkin_link(request: HttpRequest, pk: int) -> HttpResponse:
     # The token is shown once and never stored: keep it out of any cache.
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+@require_POST
+def book_appointment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Book the episode's next session (the full scheduling workspace is a later piece of work)."""
+    user = _user(request)
+    episode = access.get_episode_or_404(user, pk)
+    if not access.is_own_episode(user, episode) or not episode.is_active:
+        raise Http404
+    raw = request.POST.get("scheduled_at", "")
+    try:
+        when = timezone.make_aware(datetime.fromisoformat(raw)) if raw else None
+    except ValueError:
+        when = None
+    if when is None:
+        messages.error(request, "Give a date and time for the next session.")
+    else:
+        with transaction.atomic():
+            last = episode.appointments.aggregate(n=Max("session_number"))["n"] or 0
+            appointment = Appointment.objects.create(
+                episode=episode, scheduled_at=when, session_number=last + 1
+            )
+        messages.success(
+            request, f"Session {appointment.session_number} booked for {when:%a %d %b %Y, %H:%M}."
+        )
+    return redirect("client_detail", code=episode.client.code)

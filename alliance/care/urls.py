@@ -13,6 +13,11 @@ urlpatterns = [
         name="alert_action",
     ),
     path("episodes/<int:pk>/fhir.json", exports.episode_fhir, name="episode_fhir"),
+    path(
+        "episodes/<int:pk>/appointments/",
+        session_views.book_appointment,
+        name="appointment_book",
+    ),
     path("appointments/<int:pk>/", session_views.appointment_detail, name="appointment_detail"),
     path(
         "appointments/<int:pk>/checkin-link/",

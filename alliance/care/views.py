@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from alliance.accounts.audit import log_event, log_many
 from alliance.accounts.models import Supervision, User
-from alliance.care import access, queries
+from alliance.care import access, charts, queries
 from alliance.care.alert_views import CLOSE_REASONS, actions_for
 from alliance.care.models import Alert, AlertNote, Appointment, Episode, Goal, Response
 
@@ -129,7 +129,8 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
     panels = [
         {
             "episode": episode,
-            "sessions": _session_rows(episode),
+            "sessions": (rows := _session_rows(episode)),
+            "charts": _charts(rows),
             "open_alerts": [(a, actions_for(user, a)) for a in _alerts(episode) if a.is_open],
             "past_alerts": [(a, actions_for(user, a)) for a in _alerts(episode) if not a.is_open],
         }
@@ -145,6 +146,68 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
             "reasons": CLOSE_REASONS,
         },
     )
+
+
+def _series(rows: list[dict[str, Any]], key: str) -> list[tuple[int, float]]:
+    return [
+        (row["appointment"].session_number, float(row["responses"][key].total))
+        for row in rows
+        if key in row["responses"] and row["responses"][key].total is not None
+    ]
+
+
+def _charts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Symptoms (PHQ-9, GAD-7 with their caseness cut-offs) and the relationship (client vs therapist)."""
+    sessions = max((row["appointment"].session_number for row in rows), default=1)
+    symptom_lines = [
+        charts.Line("PHQ-9", "#0b5f73", _series(rows, "phq9")),
+        charts.Line("GAD-7", "#7a4fb0", _series(rows, "gad7"), dashed=True),
+    ]
+    relation_lines = [
+        charts.Line("Client check-in", "#0b5f73", _series(rows, "checkin")),
+        charts.Line("Your rating", "#b35900", _series(rows, "therapist"), dashed=True),
+    ]
+    made = []
+    if any(line.points for line in symptom_lines):
+        made.append(
+            {
+                "title": "Symptoms by session (lower is better)",
+                "svg": charts.line_chart(
+                    "Symptoms by session",
+                    symptom_lines,
+                    top=27,
+                    sessions=sessions,
+                    references=[charts.Reference("PHQ-9 caseness 10", 10)],
+                    summary=_summary(symptom_lines),
+                ),
+                "legend": charts.legend(symptom_lines),
+            }
+        )
+    if any(line.points for line in relation_lines):
+        made.append(
+            {
+                "title": "The relationship by session (0 to 10, higher is better)",
+                "svg": charts.line_chart(
+                    "Relationship check-in by session",
+                    relation_lines,
+                    top=10,
+                    sessions=sessions,
+                    summary=_summary(relation_lines),
+                ),
+                "legend": charts.legend(relation_lines),
+            }
+        )
+    return made
+
+
+def _summary(lines: list[charts.Line]) -> str:
+    parts = [
+        f"{line.label} from {line.points[0][1]:g} at session {line.points[0][0]} to "
+        f"{line.points[-1][1]:g} at session {line.points[-1][0]}"
+        for line in lines
+        if line.points
+    ]
+    return "; ".join(parts) + ". The sessions table below has every value."
 
 
 def _alerts(episode: Episode) -> list[Alert]:

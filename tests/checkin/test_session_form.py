@@ -62,3 +62,18 @@ def test_creating_a_link_shows_it_once_with_a_qr_code(visit: Visit) -> None:
     assert HttpClient().get(f"/c/{token}/").status_code == 200
     assert link.token_digest != token
     assert "no-store" in page["Cache-Control"]
+
+
+def test_therapist_books_the_next_session(visit: Visit) -> None:
+    http = _therapist(visit)
+    page = http.post(
+        reverse("appointment_book", args=[visit.episode.pk]), {"scheduled_at": "2030-05-06T10:30"}
+    )
+    assert page.status_code == 302
+    booked = Appointment.objects.filter(episode=visit.episode).order_by("-session_number").first()
+    assert booked is not None and booked.session_number == 2 and booked.attendance == "scheduled"
+    refused = http.post(
+        reverse("appointment_book", args=[visit.episode.pk]), {"scheduled_at": "not a date"}
+    )
+    assert refused.status_code == 302
+    assert Appointment.objects.filter(episode=visit.episode).count() == 2

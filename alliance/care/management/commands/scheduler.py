@@ -37,7 +37,9 @@ class Command(BaseCommand):
                 if alert_sync.norms_are_stale():
                     # Refit the expected-recovery curves once a day and bring every alert up to date.
                     result = alert_sync.sync(refit=True)
-                    logger.info("Daily recompute: %d raised, %d updated", result.created, result.updated)
+                    logger.info(
+                        "Daily recompute: %d raised, %d updated", result.created, result.updated
+                    )
             except Exception:  # keep the clock running; the next round retries
                 logger.exception("Scheduled round failed")
             if options["once"]:
