@@ -165,7 +165,7 @@ def _charts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
     relation_lines = [
         charts.Line("Client check-in", "#0b5f73", _series(rows, "checkin")),
-        charts.Line("Your rating", "#b35900", _series(rows, "therapist"), dashed=True),
+        charts.Line("Therapist rating", "#b35900", _series(rows, "therapist"), dashed=True),
     ]
     made = []
     if any(line.points for line in symptom_lines):
