@@ -229,20 +229,23 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
             respondent=Respondent.CLIENT,
             source=ResponseSource.CHECKIN,
         )
-        if recorded.created and recorded.response.risk:
-            alerts = raise_risk_alerts(recorded.response)
-            notify.risk_alerts(alerts)
     except DatabaseError:
         # The client keeps their answers on screen; nothing was half-saved (record_response is atomic).
         logger.exception("Could not store a check-in response")
         return _render_form(request, token, lang, form, problem="error_saving", status=503)
-    if recorded.created:
-        schedule_recompute(appointment.episode_id)
     if recorded.response.risk:
-        following = flow.next_step(flow.steps(appointment, len(goals)), instrument.id)
+        # Also on a retried submission: if an earlier attempt stored the answer but failed before the
+        # alert, this is where the alert is raised (raising is idempotent, one alert per response).
+        try:
+            notify.risk_alerts(raise_risk_alerts(recorded.response))
+        except DatabaseError:
+            logger.exception("Risk alert not raised now; the background recompute will raise it")
+    schedule_recompute(appointment.episode_id)
+    following = flow.next_step(flow.steps(appointment, len(goals)), instrument.id)
+    if recorded.response.risk:
+        # Crisis resources first, whatever else happened.
         query = f"?next={following.instrument}" if following else ""
         return redirect(reverse("checkin_support", kwargs={"token": token}) + query)
-    following = flow.next_step(flow.steps(appointment, len(goals)), instrument.id)
     if following is not None:
         return redirect("checkin_answer", token=token, instrument_id=following.instrument)
     return redirect("checkin_thanks", token=token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -236,3 +237,24 @@ def test_revoked_link_is_not_found(visit: Visit) -> None:
 
     revoke(CheckinLink.objects.get())
     assert HttpClient().get(visit.url()).status_code == 404
+
+
+def test_risk_alert_is_raised_even_if_the_request_could_not(
+    visit: Visit, django_capture_on_commit_callbacks: Any
+) -> None:
+    data = phq9([1, 1, 1, 1, 1, 1, 1, 1, 2]) | {"started": _started()}
+    with (
+        mock.patch(
+            "alliance.checkin.views.raise_risk_alerts", side_effect=OperationalError("locked")
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        first = HttpClient().post(visit.url("answer", "phq9"), data)
+    # The answer was stored and the client still sees the crisis resources straight away.
+    assert first.status_code == 302 and "/support/" in first["Location"]
+    assert Response.objects.filter(instrument="phq9", risk=True).count() == 1
+    # The background recompute (inline in tests) raised the alert even though the request could not.
+    assert Alert.objects.filter(kind="risk").count() == 1
+    again = HttpClient().post(visit.url("answer", "phq9"), data)
+    assert again.status_code == 302
+    assert Alert.objects.filter(kind="risk").count() == 1
