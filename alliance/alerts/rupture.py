@@ -32,7 +32,7 @@ et al. 2018); unrepaired ones predicted worse outcome (McLaughlin 2014).
 from __future__ import annotations
 
 import itertools
-import statistics
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -60,10 +60,21 @@ def usual_change(history: Sequence[float], settings: AlertSettings) -> UsualChan
     changes = [b - a for a, b in itertools.pairwise(history)]
     if len(changes) < settings.rupture_min_prior_changes:
         return UsualChange(settings.rupture_fallback_sd, "fallback", len(changes))
-    sd = statistics.stdev(changes)
+    sd = _sample_sd(changes)
     if sd < settings.rupture_min_sd:
         return UsualChange(settings.rupture_min_sd, "own_minimum", len(changes))
     return UsualChange(sd, "own", len(changes))
+
+
+def _sample_sd(values: Sequence[float]) -> float:
+    """Sample standard deviation in plain floats.
+
+    ``statistics.stdev`` computes with exact fractions, which made it most of the cost of a
+    whole-clinic recompute; check-in values are tenths on 0-10, where floats are exact enough.
+    """
+    n = len(values)
+    mean = math.fsum(values) / n
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
 
 
 @dataclass(frozen=True)
@@ -122,15 +133,20 @@ def _measure_falls(
         rules: list[RuleName] = []
         usual: UsualChange | None = None
         threshold: float | None = None
-        if previous is not None:
+        below = current < settings.rupture_floor - EPS
+        was_below = previous is not None and previous < settings.rupture_floor - EPS
+        crosses_floor = below and not was_below
+        # The threshold is never below rupture_min_drop, so the client's usual variation (the costly
+        # part) is only needed when the drop could qualify or the measure is reported anyway.
+        if previous is not None and (
+            previous - current >= settings.rupture_min_drop - EPS or crosses_floor
+        ):
             usual = usual_change(past, settings)
             threshold = max(settings.rupture_k * usual.sd, settings.rupture_min_drop)
             drop = previous - current
             if drop > 0 and drop >= threshold - EPS:
                 rules.append("drop")
-        below = current < settings.rupture_floor - EPS
-        was_below = previous is not None and previous < settings.rupture_floor - EPS
-        if below and not was_below:
+        if crosses_floor:
             rules.append("floor")
         if rules:
             falls.append(MeasureFall(measure, previous, current, tuple(rules), usual, threshold))
