@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from django.db import models
+from django.db import connection, models, transaction
 
 from alliance.accounts.models import AuditEvent, User
 from alliance.core import request_context
@@ -57,6 +57,22 @@ def _current_actor() -> User | None:
     return None
 
 
+def _event(
+    action: str, *, actor: User | None, data: dict[str, Any], client_id: int | None = None
+) -> AuditEvent:
+    """An unsaved event carrying who, when and which request; the caller names the object."""
+    context = request_context.current()
+    return AuditEvent(
+        action=action,
+        actor=actor,
+        actor_label=actor.email if actor else ("client link" if context else "system"),
+        client_id=client_id,
+        request_id=context.request_id if context else "",
+        ip_address=context.ip_address if context else None,
+        data=data,
+    )
+
+
 def log_event(
     action: str,
     *,
@@ -67,42 +83,44 @@ def log_event(
 ) -> AuditEvent:
     payload = dict(data or {})
     _check_redacted(payload)
-    context = request_context.current()
-    actor = actor or _current_actor()
     if client_id is None and obj is not None:
         client_id = getattr(obj, "audit_client_id", None)
-    return AuditEvent.objects.create(
-        action=action,
-        actor=actor,
-        actor_label=actor.email if actor else ("client link" if context else "system"),
-        object_type=(obj._meta.model_name or "") if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        client_id=client_id,
-        request_id=context.request_id if context else "",
-        ip_address=context.ip_address if context else None,
-        data=payload,
-    )
+    event = _event(action, actor=actor or _current_actor(), data=payload, client_id=client_id)
+    if obj is not None:
+        event.object_type = obj._meta.model_name or ""
+        event.object_id = str(obj.pk)
+    event.save()
+    return event
 
 
-def log_many(
-    action: str, objects: list[models.Model], *, data: Mapping[str, Any] | None = None
+def log_clients_viewed(
+    action: str, client_ids: list[int], *, data: Mapping[str, Any] | None = None
 ) -> None:
-    """One event per object, in one INSERT: used by list pages that show several clients."""
+    """One event per client a list page showed (so that each client's own trail has it).
+
+    Written with one executemany of prepared values: at 200 clients the ORM's per-object work in
+    bulk_create was a sixth of the caseload page's time.
+    """
+    if not client_ids:
+        return
     payload = dict(data or {})
     _check_redacted(payload)
-    context = request_context.current()
-    actor = _current_actor()
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            action=action,
-            actor=actor,
-            actor_label=actor.email if actor else "system",
-            object_type=obj._meta.model_name or "",
-            object_id=str(obj.pk),
-            client_id=getattr(obj, "audit_client_id", None),
-            request_id=context.request_id if context else "",
-            ip_address=context.ip_address if context else None,
-            data=payload,
+    template = _event(action, actor=_current_actor(), data=payload)
+    template.object_type = "client"
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    prepared = {
+        f.attname: f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields
+    }
+    rows = [
+        [{**prepared, "object_id": str(pk), "client_id": pk}[f.attname] for f in fields]
+        for pk in client_ids
+    ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # One transaction: in autocommit mode SQLite would commit each of the rows on its own.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) VALUES ({placeholders})",  # noqa: S608
+            rows,
         )
-        for obj in objects
-    )

@@ -146,7 +146,11 @@ class Appointment(models.Model):
 
     class Meta:
         ordering = ("episode", "session_number")
-        indexes: ClassVar = [models.Index(fields=("scheduled_at",))]
+        indexes: ClassVar = [
+            models.Index(fields=("scheduled_at",)),
+            # Serves the caseload's next appointment and sessions-attended count per episode.
+            models.Index(fields=("episode", "attendance", "scheduled_at")),
+        ]
         constraints: ClassVar = [
             models.UniqueConstraint(
                 fields=("episode", "session_number"), name="unique_session_number"

@@ -11,9 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from alliance.accounts.audit import log_event, log_many
+from alliance.accounts.audit import log_clients_viewed, log_event
 from alliance.accounts.models import Supervision, User
-from alliance.care import access, charts, queries
+from alliance.care import access, charts, presenters, queries
 from alliance.care.alert_views import CLOSE_REASONS, actions_for
 from alliance.care.models import Alert, AlertNote, Appointment, Episode, Goal, Response
 
@@ -47,16 +47,17 @@ def caseload(request: HttpRequest) -> HttpResponse:
     status = _status_param(request)
     own = access.episodes_visible_to(user).filter(therapist=user)
     episodes = list(queries.caseload(own, status))
+    rows = presenters.caseload_rows(episodes)
     attention = list(
         queries.needs_attention(
             access.alerts_visible_to(user).filter(episode__in=own.filter(status="active"))
         )
     )
-    log_many("care.caseload.viewed", [e.client for e in episodes])
+    log_clients_viewed("care.caseload.viewed", [e["client_id"] for e in episodes])
     return render(
         request,
         "care/caseload.html",
-        {"episodes": episodes, "status": status, "attention": attention},
+        {"episodes": rows, "status": status, "attention": attention},
     )
 
 
@@ -72,11 +73,16 @@ def supervision(request: HttpRequest) -> HttpResponse:
     rows = list(
         queries.caseload(access.episodes_visible_to(user).filter(therapist__in=therapists), status)
     )
-    by_therapist: dict[int, list[Episode]] = defaultdict(list)
+    by_therapist: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for episode in rows:
-        by_therapist[episode.therapist_id].append(episode)
-    log_many("care.caseload.viewed", [e.client for e in rows], data={"as": "supervisor"})
-    groups = [(therapist, by_therapist.get(therapist.pk, [])) for therapist in therapists]
+        by_therapist[episode["therapist_id"]].append(episode)
+    log_clients_viewed(
+        "care.caseload.viewed", [e["client_id"] for e in rows], data={"as": "supervisor"}
+    )
+    groups = [
+        (therapist, presenters.caseload_rows(by_therapist.get(therapist.pk, [])))
+        for therapist in therapists
+    ]
     escalated = list(
         queries.needs_attention(
             access.alerts_visible_to(user).filter(
@@ -129,10 +135,11 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
     panels = [
         {
             "episode": episode,
-            "sessions": (rows := _session_rows(episode)),
+            "sessions": (rows := presenters.session_rows(episode)),
             "charts": _charts(rows),
             "open_alerts": [(a, actions_for(user, a)) for a in _alerts(episode) if a.is_open],
-            "past_alerts": [(a, actions_for(user, a)) for a in _alerts(episode) if not a.is_open],
+            "past_alerts": (past := [a for a in _alerts(episode) if not a.is_open]),
+            "past_shown": [(a, actions_for(user, a)) for a in past[:PAST_ALERTS_SHOWN]],
         }
         for episode in episodes
     ]
@@ -148,17 +155,13 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def _series(rows: list[dict[str, Any]], key: str) -> list[tuple[int, float]]:
-    return [
-        (row["appointment"].session_number, float(row["responses"][key].total))
-        for row in rows
-        if key in row["responses"] and row["responses"][key].total is not None
-    ]
+def _series(rows: list[presenters.SessionRow], key: str) -> list[tuple[int, float]]:
+    return [(row.number, row.values[key]) for row in rows if key in row.values]
 
 
-def _charts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _charts(rows: list[presenters.SessionRow]) -> list[dict[str, Any]]:
     """Symptoms (PHQ-9, GAD-7 with their caseness cut-offs) and the relationship (client vs therapist)."""
-    sessions = max((row["appointment"].session_number for row in rows), default=1)
+    sessions = max((row.number for row in rows), default=1)
     symptom_lines = [
         charts.Line("PHQ-9", "#0b5f73", _series(rows, "phq9")),
         charts.Line("GAD-7", "#7a4fb0", _series(rows, "gad7"), dashed=True),
@@ -210,17 +213,10 @@ def _summary(lines: list[charts.Line]) -> str:
     return "; ".join(parts) + ". The sessions table below has every value."
 
 
+# Resolved alerts are history: the most recent are shown in full, the rest counted (the audit trail and
+# the FHIR export keep everything). Rendering two years of them made the page slow.
+PAST_ALERTS_SHOWN = 10
+
+
 def _alerts(episode: Episode) -> list[Alert]:
     return list(getattr(episode, "alert_list", []))
-
-
-def _session_rows(episode: Episode) -> list[dict[str, Any]]:
-    """One row per appointment with the totals of what was answered for it."""
-    rows = []
-    for appointment in episode.appointments.all():
-        totals: dict[str, Response] = {}
-        for response in appointment.responses.all():
-            key = response.instrument if response.respondent == "client" else "therapist"
-            totals[key] = response
-        rows.append({"appointment": appointment, "responses": totals})
-    return rows

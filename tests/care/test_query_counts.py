@@ -12,7 +12,7 @@ from django.urls import reverse
 from alliance.accounts.models import Role, User
 from tests import factories
 
-BASELINES = {"caseload": 8, "supervision": 9, "client_detail": 14}
+BASELINES = {"caseload": 10, "supervision": 11, "client_detail": 14}
 
 
 def _caseload_of(therapist: User, size: int) -> None:
