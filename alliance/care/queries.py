@@ -158,8 +158,8 @@ def caseload(
     ).values(*CASELOAD_COLUMNS)
 
 
-def open_alert_filter() -> Q:
-    return Q(status__in=OPEN_ALERT_STATUSES)
+def open_alert_filter(prefix: str = "") -> Q:
+    return Q(**{f"{prefix}status__in": OPEN_ALERT_STATUSES})
 
 
 SEVERITY_ORDER = Case(

@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
@@ -15,7 +15,7 @@ from alliance.accounts.audit import log_clients_viewed, log_event
 from alliance.accounts.models import Supervision, User
 from alliance.care import access, charts, presenters, queries
 from alliance.care.alert_views import CLOSE_REASONS, actions_for
-from alliance.care.models import Alert, AlertNote, Appointment, Episode, Goal, Response
+from alliance.care.models import AlertNote, Appointment, Episode, Goal, Response
 
 
 def _user(request: HttpRequest) -> User:
@@ -99,29 +99,53 @@ def supervision(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Resolved alerts are history: the latest are shown in full, the rest counted (the audit trail and the
+# FHIR export keep everything). Reading and rendering two years of them made the page slow.
+PAST_ALERTS_SHOWN = 10
+
+
 @login_required
 @require_GET
 def client_detail(request: HttpRequest, code: str) -> HttpResponse:
     user = _user(request)
     client = access.get_client_or_404(user, code)
+    notes = Prefetch("notes", queryset=AlertNote.objects.select_related("author"))
     episodes = list(
         access.episodes_visible_to(user)
         .filter(client=client)
         .select_related("therapist")
+        .annotate(past_alert_count=Count("alerts", filter=~queries.open_alert_filter("alerts__")))
         .prefetch_related(
             Prefetch("goals", queryset=Goal.objects.order_by("number")),
             Prefetch(
                 "appointments",
                 queryset=Appointment.objects.order_by("session_number").prefetch_related(
-                    Prefetch("responses", queryset=Response.objects.order_by("submitted_at"))
+                    # Only what the sessions table and charts show: the answers and the full scoring
+                    # result are JSON, and parsing them for two years of sessions was most of the
+                    # page's allocations.
+                    Prefetch(
+                        "responses",
+                        queryset=Response.objects.order_by("submitted_at").only(
+                            "appointment_id", "instrument", "respondent", "total", "risk"
+                        ),
+                    )
                 ),
             ),
             Prefetch(
                 "alerts",
-                queryset=queries.by_severity(access.alerts_visible_to(user)).prefetch_related(
-                    Prefetch("notes", queryset=AlertNote.objects.select_related("author"))
-                ),
-                to_attr="alert_list",
+                queryset=queries.by_severity(
+                    access.alerts_visible_to(user).filter(queries.open_alert_filter())
+                ).prefetch_related(notes),
+                to_attr="open_alert_list",
+            ),
+            Prefetch(
+                "alerts",
+                # A sliced prefetch: only the latest resolved alerts per episode are read at all.
+                queryset=access.alerts_visible_to(user)
+                .exclude(queries.open_alert_filter())
+                .order_by("-created_at")
+                .prefetch_related(notes)[:PAST_ALERTS_SHOWN],
+                to_attr="past_alert_list",
             ),
             Prefetch(
                 "reflections",
@@ -132,27 +156,28 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
         .order_by("-started_on")
     )
     log_event("care.client.viewed", obj=client)
-    panels = [
-        {
-            "episode": episode,
-            "sessions": (rows := presenters.session_rows(episode)),
-            "charts": _charts(rows),
-            "open_alerts": [(a, actions_for(user, a)) for a in _alerts(episode) if a.is_open],
-            "past_alerts": (past := [a for a in _alerts(episode) if not a.is_open]),
-            "past_shown": [(a, actions_for(user, a)) for a in past[:PAST_ALERTS_SHOWN]],
-        }
-        for episode in episodes
-    ]
     return render(
         request,
         "care/client_detail.html",
         {
             "client": client,
-            "panels": panels,
+            "panels": [_panel(user, episode) for episode in episodes],
             "can_change": any(access.is_own_episode(user, e) for e in episodes),
             "reasons": CLOSE_REASONS,
         },
     )
+
+
+def _panel(user: User, episode: Episode) -> dict[str, Any]:
+    sessions = presenters.session_rows(episode)
+    return {
+        "episode": episode,
+        "sessions": sessions,
+        "charts": _charts(sessions),
+        "open_alerts": [(a, actions_for(user, a)) for a in episode.open_alert_list],  # type: ignore[attr-defined]
+        "past_alerts": [(a, actions_for(user, a)) for a in episode.past_alert_list],  # type: ignore[attr-defined]
+        "past_count": episode.past_alert_count,  # type: ignore[attr-defined]
+    }
 
 
 def _series(rows: list[presenters.SessionRow], key: str) -> list[tuple[int, float]]:
@@ -211,12 +236,3 @@ def _summary(lines: list[charts.Line]) -> str:
         if line.points
     ]
     return "; ".join(parts) + ". The sessions table below has every value."
-
-
-# Resolved alerts are history: the most recent are shown in full, the rest counted (the audit trail and
-# the FHIR export keep everything). Rendering two years of them made the page slow.
-PAST_ALERTS_SHOWN = 10
-
-
-def _alerts(episode: Episode) -> list[Alert]:
-    return list(getattr(episode, "alert_list", []))
