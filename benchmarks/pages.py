@@ -218,7 +218,6 @@ def measure(
     from django.urls import reverse
 
     from alliance.accounts.models import User
-
     from alliance.core.gc_tuning import tune_for_web
 
     therapist = User.objects.get(email=email)
