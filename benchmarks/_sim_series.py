@@ -6,8 +6,9 @@ runs. The app stores each response through ``alliance.care.responses.build_respo
 
 - outcome totals: client responses to ``phq9``/``gad7`` that are scorable with a total;
 - check-ins: ``checkin`` (client) and ``checkin-therapist``: ``total`` from scoring, ``dims`` = the
-  numeric answers among bond/goals/tasks/overall, ``concern`` = ``has_comment`` (a non-empty,
-  non-blank answer to a free-text item, i.e. "What could have been better today?");
+  numeric answers among bond/goals/tasks/overall, ``concern`` = ``has_comment`` (as the app sets it:
+  ``alliance.care.comments.has_something_to_say``: an answer to "What could have been better
+  today?" that is more than "nothing to add");
 - risk: one ``RiskSignal(instrument, item, answer, response_id)`` per risk flag of any response;
 - attendance 1:1, ``number`` = the appointment's ``session_number`` (``SimAppointment.number``);
 - ``completed`` = the episode has ended (for any reason, dropouts included); no explicit intake.
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from alliance.alerts import CheckinScore, EpisodeSeries, RiskSignal, Session
+from alliance.care.comments import has_something_to_say
 from alliance.demo.simulate import SimAppointment, SimClinic, SimEpisode, SimResponse
 from alliance.measures import get_instrument
 
@@ -77,7 +79,7 @@ def _score(instrument: str, respondent: str, items: AnswerItems) -> Scored:
         scorable=result.scorable,
         total=None if result.total is None else float(result.total),
         dims=dims,
-        has_comment=bool(text),
+        has_comment=has_something_to_say(list(text.values())),
         risk=tuple((str(f.item), float(f.answer or 0)) for f in result.risk_flags),
     )
 

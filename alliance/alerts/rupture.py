@@ -6,7 +6,8 @@ numeric rule, so the markers are configurable (CLINICAL.md):
 
 - **drop** — the client's check-in total, or one dimension, falls from the previous check-in by
   at least ``rupture_k`` x the client's own SD of session-to-session change *and* by at least
-  ``rupture_min_drop`` points. The SD uses only check-ins *before* the drop, so the drop does
+  ``rupture_min_drop`` points (``rupture_min_drop_dimension`` for a single 0-10 item, which is
+  noisier than the mean of four). The SD uses only check-ins *before* the drop, so the drop does
   not inflate its own yardstick and a finding never changes when later sessions arrive. With
   fewer than ``rupture_min_prior_changes`` earlier changes, ``rupture_fallback_sd`` is used; the
   SD is never taken below ``rupture_min_sd``. Adding a constant to every check-in leaves every
@@ -14,7 +15,9 @@ numeric rule, so the markers are configurable (CLINICAL.md):
 - **floor** — the total or a dimension is below ``rupture_floor`` while the previous check-in on
   that measure was not (a first check-in below the floor counts too). Staying below the floor
   does not raise a new alert each session: the open one stays open (and becomes unresolved).
-- **concern** — the client wrote something in "What could have been better today?".
+- **concern** — the client wrote something in "What could have been better today?" that is more
+  than "nothing to add" (the Django side decides that without passing the text here; see
+  ``alliance.care.comments``).
 - **no_show** — a missed session without notice is relationship material (CLINICAL.md), so by
   default (``no_show_as = "rupture"``) it is a rupture marker with the same repair tracking.
 
@@ -118,6 +121,11 @@ def _measures(settings: AlertSettings) -> tuple[str, ...]:
     return ("total", *settings.rupture_dimensions)
 
 
+def _min_drop(measure: str, settings: AlertSettings) -> float:
+    """One item is noisier than the mean of four, so a single dimension must fall further."""
+    return settings.rupture_min_drop if measure == "total" else settings.rupture_min_drop_dimension
+
+
 def _measure_falls(
     history: Mapping[str, list[float]], session: Session, settings: AlertSettings
 ) -> list[MeasureFall]:
@@ -136,13 +144,12 @@ def _measure_falls(
         below = current < settings.rupture_floor - EPS
         was_below = previous is not None and previous < settings.rupture_floor - EPS
         crosses_floor = below and not was_below
-        # The threshold is never below rupture_min_drop, so the client's usual variation (the costly
+        # The threshold is never below the minimum drop, so the client's usual variation (the costly
         # part) is only needed when the drop could qualify or the measure is reported anyway.
-        if previous is not None and (
-            previous - current >= settings.rupture_min_drop - EPS or crosses_floor
-        ):
+        min_drop = _min_drop(measure, settings)
+        if previous is not None and (previous - current >= min_drop - EPS or crosses_floor):
             usual = usual_change(past, settings)
-            threshold = max(settings.rupture_k * usual.sd, settings.rupture_min_drop)
+            threshold = max(settings.rupture_k * usual.sd, min_drop)
             drop = previous - current
             if drop > 0 and drop >= threshold - EPS:
                 rules.append("drop")
@@ -331,7 +338,7 @@ def _drop_sentence(fall: MeasureFall, settings: AlertSettings) -> str:
         )
     return text + (
         f" (threshold {num(settings.rupture_k)}\u00d7, and at least "
-        f"{num(settings.rupture_min_drop)} points)."
+        f"{num(_min_drop(fall.measure, settings))} points)."
     )
 
 

@@ -95,7 +95,15 @@ class AlertSettings:
     rupture_min_drop: float = _setting(
         2.0,
         UNVERIFIED,
-        "A drop must also be at least this many points on the 0-10 check-in scale.",
+        "A drop in the check-in total must also be at least this many points (0-10 scale).",
+        low=0,
+        high=10,
+    )
+    rupture_min_drop_dimension: float = _setting(
+        3.0,
+        UNVERIFIED + " Chosen from benchmarks/alerts_evaluation.py on simulated data: a single "
+        "0-10 item falling by 2 is mostly noise there (positive predictive value 14%).",
+        "A drop in one dimension (bond, goals or tasks) must be at least this many points.",
         low=0,
         high=10,
     )

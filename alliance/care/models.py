@@ -192,8 +192,8 @@ class Response(models.Model):
     # Numeric and choice answers, keyed by item linkId. Free-text answers go to `open_answers`.
     answers = models.JSONField(default=dict)
     open_answers = EncryptedJSONField(null=True, blank=True)
-    # Whether any free-text answer was given (e.g. "What could have been better today?"), so that
-    # the alert rules can see that the client wrote something without decrypting what.
+    # Whether a free-text answer says something to act on (not just "Nothing, thanks"; see
+    # alliance.care.comments), so that the alert rules know without decrypting the text.
     has_comment = models.BooleanField(default=False)
     scorable = models.BooleanField(default=True)
     total = models.FloatField(null=True, blank=True, db_index=True)

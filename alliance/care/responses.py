@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alliance.accounts.models import User
+from alliance.care.comments import has_something_to_say
 from alliance.care.models import Appointment, Episode, Respondent, Response, ResponseSource
 from alliance.measures import get_instrument
 
@@ -60,7 +61,7 @@ def build_response(
         respondent=respondent,
         answers=numeric,
         open_answers=text or None,
-        has_comment=bool(text),
+        has_comment=has_something_to_say(list(text.values())),
         scorable=result.scorable,
         total=result.total,
         band=result.band.key if result.band else "",

@@ -73,6 +73,20 @@ def test_a_single_dimension_can_fall():
     assert f.evidence["repair_targets"] == {"bond": 9.0}
 
 
+def test_one_dimension_must_fall_further_than_the_total():
+    steady = checkin(bond=9, goals=8, tasks=8, overall=8)
+    before = [session(i, client=steady) for i in range(1, 5)]
+    two_points = series([*before, session(5, client=checkin(bond=7, goals=8, tasks=8, overall=8))])
+    assert ruptures(two_points) == []  # one item falling by 2 is within its noise
+    three_points = series(
+        [*before, session(5, client=checkin(bond=6, goals=8, tasks=8, overall=8))]
+    )
+    [f] = ruptures(three_points)
+    assert f.dimensions == ("bond",) and "at least 3.0 points" in f.explanation
+    lenient = AlertSettings(rupture_min_drop_dimension=2.0)
+    assert [f.dimensions for f in ruptures(two_points, lenient)] == [("bond",)]
+
+
 def test_falling_below_the_floor():
     [f] = ruptures(checkin_series([6, 6, 6, 4.5, 4.0]))
     assert f.key == "rupture:ep12:s4" and f.severity == "red"
