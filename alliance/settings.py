@@ -121,9 +121,14 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Persistent connections: each worker keeps its SQLite connection, and with it a warm page cache.
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            # A larger page cache and memory-mapped reads: the caseload touches a few MB of index
+            # pages per request, which the default 2 MB cache kept re-reading through syscalls.
+            "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
+        ),
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
     }

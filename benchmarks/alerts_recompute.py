@@ -354,8 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{second['updated']} updated; peak RSS {second['peak_rss_mb']} MB"
         )
         print(
-            f"    (of which reading: load_series() alone takes {sync['load_series_s']:.2f} s; "
-            "sync(refit=True) calls it twice, once for the norms)"
+            f"    (of which reading: load_series() alone takes {sync['load_series_s']:.2f} s, once "
+            "per sync: the norms are fitted on the same series)"
         )
         if "second_tracemalloc_peak_mb" in sync:
             print(

@@ -315,7 +315,8 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
-        indexes: ClassVar = [models.Index(fields=("episode", "status"))]
+        # Covers the caseload's open and high-severity counts per episode.
+        indexes: ClassVar = [models.Index(fields=("episode", "status", "severity"))]
 
     def __str__(self) -> str:
         return self.title

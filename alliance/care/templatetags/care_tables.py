@@ -1,0 +1,87 @@
+"""Table bodies for the long lists (caseload, sessions), built with format_html_join.
+
+Each row is escaped exactly as the template engine would escape it, but without its per-variable
+overhead: at 200 caseload rows the template loop alone was a quarter of the page's time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from alliance.care.presenters import CaseloadRow, SessionRow
+
+register = template.Library()
+
+_DASH = "\u2013"  # an en dash for "no score yet"
+
+
+def _alerts_cell(row: CaseloadRow) -> SafeString:
+    high = (
+        format_html('<span class="pill pill-urgent">{} high</span> ', row.urgent_alerts)
+        if row.urgent_alerts
+        else ""
+    )
+    if row.open_alerts:
+        return format_html('{}<span class="pill pill-alert">{} open</span>', high, row.open_alerts)
+    return format_html("{}none", high)
+
+
+@register.simple_tag
+def caseload_rows(rows: Sequence[CaseloadRow]) -> SafeString:
+    return format_html_join(
+        "\n",
+        '<tr><th scope="row"><a href="{}"><span class="code">{}</span> {}</a></th>'
+        '<td><span class="pill{}">{}</span><br><small>since {}</small></td>'
+        "<td>{}</td>"
+        '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+        "<td>{}</td></tr>",
+        (
+            (
+                row.url,
+                row.code,
+                row.name,
+                " pill-active" if row.active else "",
+                row.status_label,
+                row.since,
+                row.next_appointment or "none booked",
+                row.sessions,
+                row.phq9 or _DASH,
+                row.gad7 or _DASH,
+                row.checkin or _DASH,
+                _alerts_cell(row),
+            )
+            for row in rows
+        ),
+    )
+
+
+@register.simple_tag
+def session_rows(rows: Sequence[SessionRow]) -> SafeString:
+    return format_html_join(
+        "\n",
+        '<tr><th scope="row"><a href="{}" aria-label="Session {}">{}</a></th><td>{}</td>'
+        '<td><span class="att att-{}">{}</span></td>'
+        '<td class="num">{}{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>',
+        (
+            (
+                row.url,
+                row.number,
+                row.number,
+                row.when,
+                row.attendance,
+                row.attendance_label,
+                row.phq9,
+                format_html(' <span class="pill pill-urgent">item 9</span>')
+                if row.phq9_risk
+                else "",
+                row.gad7,
+                row.checkin,
+                row.therapist,
+            )
+            for row in rows
+        ),
+    )
