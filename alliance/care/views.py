@@ -109,7 +109,18 @@ PAST_ALERTS_SHOWN = 10
 def client_detail(request: HttpRequest, code: str) -> HttpResponse:
     user = _user(request)
     client = access.get_client_or_404(user, code)
-    notes = Prefetch("notes", queryset=AlertNote.objects.select_related("author"))
+    notes = Prefetch(
+        "notes",
+        queryset=AlertNote.objects.select_related("author").only(
+            "alert_id",
+            "action",
+            "text",
+            "created_at",
+            "author__first_name",
+            "author__last_name",
+            "author__email",
+        ),
+    )
     episodes = list(
         access.episodes_visible_to(user)
         .filter(client=client)
@@ -119,7 +130,9 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
             Prefetch("goals", queryset=Goal.objects.order_by("number")),
             Prefetch(
                 "appointments",
-                queryset=Appointment.objects.order_by("session_number").prefetch_related(
+                queryset=Appointment.objects.order_by("session_number")
+                .only("episode_id", "session_number", "scheduled_at", "attendance")
+                .prefetch_related(
                     # Only what the sessions table and charts show: the answers and the full scoring
                     # result are JSON, and parsing them for two years of sessions was most of the
                     # page's allocations.
