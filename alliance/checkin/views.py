@@ -137,6 +137,11 @@ def _steps(link: CheckinLink, goals: dict[str, str]) -> list[flow.Step]:
     return flow.steps(link.appointment, len(goals))
 
 
+def _titled(steps: list[flow.Step], lang: str) -> list[tuple[flow.Step, str]]:
+    """Each step with its instrument's title in the client's language, for the step lists."""
+    return [(s, get_instrument(s.instrument).title(lang)) for s in steps]
+
+
 def _crisis_text(lang: str) -> str:
     clinic = ClinicSettings.load()
     configured = clinic.crisis_resources_es if lang == "es" else clinic.crisis_resources_en
@@ -154,11 +159,11 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
     goals = _goal_context(link)
     steps = _steps(link, goals)
     log_event("checkin.link.opened", obj=link, client_id=link.appointment.episode.client_id)
-    titles = {s.instrument: get_instrument(s.instrument).title(lang) for s in steps}
+    titled = _titled(steps, lang)
     context = {
         "token": token,
-        "before": [(s, titles[s.instrument]) for s in steps if s.part == "before"],
-        "after": [(s, titles[s.instrument]) for s in steps if s.part == "after"],
+        "before": [(s, title) for s, title in titled if s.part == "before"],
+        "after": [(s, title) for s, title in titled if s.part == "after"],
         "all_done": all(s.done for s in steps),
     }
     return _page(request, "checkin/landing.html", lang, context)
@@ -260,9 +265,7 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     link = opened
     lang = _language(request, link)
     steps = _steps(link, _goal_context(link))
-    remaining = [s for s in steps if not s.done]
-    titles = {s.instrument: get_instrument(s.instrument).title(lang) for s in remaining}
-    context = {"token": token, "remaining": [(s, titles[s.instrument]) for s in remaining]}
+    context = {"token": token, "remaining": _titled([s for s in steps if not s.done], lang)}
     return _page(request, "checkin/thanks.html", lang, context)
 
 
