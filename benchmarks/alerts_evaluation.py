@@ -208,6 +208,44 @@ class Context:
         return n / self.therapist_weeks if self.therapist_weeks else 0.0
 
 
+def _session_row(
+    ctx: Context,
+    raised: list[tuple[Any, Any]],
+    *,
+    kind: str,
+    event: str,
+    unit: str,
+    note: str,
+    positives: int,
+    negatives: int,
+    hits: int,
+    true_negatives: int,
+    matched: int,
+    flags: int,
+    leads: list[float],
+) -> Row:
+    """A row for a kind scored session by session: sensitivity in time and at any time coincide, and
+    `flags` is the denominator of the PPV (alerts, or flagged sessions where one alert is updated)."""
+    med, q1, q3 = _quantiles(leads)
+    return Row(
+        kind=kind,
+        event=event,
+        unit=unit,
+        positives=positives,
+        negatives=negatives,
+        alerts=len(raised),
+        sens_by_event=_share(hits, positives),
+        sens_any=_share(hits, positives),
+        specificity=_share(true_negatives, negatives),
+        ppv=_share(matched, flags),
+        lead_median=med,
+        lead_q1=q1,
+        lead_q3=q3,
+        per_therapist_week=ctx.rate(r for _, r in raised),
+        note=note,
+    )
+
+
 def _share(num: int, den: int) -> float | None:
     return num / den if den else None
 
@@ -244,23 +282,20 @@ def score_risk(ctx: Context) -> Row:
             else:
                 negatives += 1
                 true_negatives += a.number not in flagged[episode_id]
-    med, q1, q3 = _quantiles([0.0] * hits)
-    return Row(
+    return _session_row(
+        ctx,
+        raised,
         kind="risk",
         event="PHQ-9 item 9 > 0",
         unit="session (PHQ-9 answered)",
+        note="by construction (checks the data path; item 9 is the rule)",
         positives=positives,
         negatives=negatives,
-        alerts=len(raised),
-        sens_by_event=_share(hits, positives),
-        sens_any=_share(hits, positives),
-        specificity=_share(true_negatives, negatives),
-        ppv=_share(matched, len(raised)),
-        lead_median=med,
-        lead_q1=q1,
-        lead_q3=q3,
-        per_therapist_week=ctx.rate(r for _, r in raised),
-        note="by construction (checks the data path; item 9 is the rule)",
+        hits=hits,
+        true_negatives=true_negatives,
+        matched=matched,
+        flags=len(raised),
+        leads=[0.0] * hits,
     )
 
 
@@ -333,23 +368,20 @@ def score_rupture(
             if n not in excluded:
                 negatives += 1
                 true_negatives += n not in mine
-    med, q1, q3 = _quantiles(leads)
-    return Row(
+    return _session_row(
+        ctx,
+        raised,
         kind=name,
         event="planted rupture",
         unit="session (check-in or no-show)",
+        note="hit = alert at the rupture session or the next appointment",
         positives=positives,
         negatives=negatives,
-        alerts=len(raised),
-        sens_by_event=_share(hits, positives),
-        sens_any=_share(hits, positives),
-        specificity=_share(true_negatives, negatives),
-        ppv=_share(matched, len(raised)),
-        lead_median=med,
-        lead_q1=q1,
-        lead_q3=q3,
-        per_therapist_week=ctx.rate(r for _, r in raised),
-        note="hit = alert at the rupture session or the next appointment",
+        hits=hits,
+        true_negatives=true_negatives,
+        matched=matched,
+        flags=len(raised),
+        leads=leads,
     )
 
 
@@ -408,29 +440,26 @@ def score_perspective_gap(ctx: Context) -> tuple[Row, dict[str, Any]]:
             if rated and s.number not in excluded:
                 negatives += 1
                 true_negatives += s.number not in gaps
-    med, q1, q3 = _quantiles(leads)
     extra = {
         "gap_sessions": gap_total,
         "noticed_ruptures": noticed,
         "noticed_ruptures_with_gap": noticed_hits,
         "escalated_to_yellow": sum(r.worst == "yellow" for _, r in raised),
     }
-    row = Row(
+    row = _session_row(
+        ctx,
+        raised,
         kind="perspective_gap",
         event="rupture the therapist missed",
         unit="session (rated by both)",
+        note="flag = a gap session (one alert per episode, updated per gap); PPV per gap session",
         positives=positives,
         negatives=negatives,
-        alerts=len(raised),
-        sens_by_event=_share(hits, positives),
-        sens_any=_share(hits, positives),
-        specificity=_share(true_negatives, negatives),
-        ppv=_share(matched, gap_total),
-        lead_median=med,
-        lead_q1=q1,
-        lead_q3=q3,
-        per_therapist_week=ctx.rate(r for _, r in raised),
-        note="flag = a gap session (one alert per episode, updated per gap); PPV per gap session",
+        hits=hits,
+        true_negatives=true_negatives,
+        matched=matched,
+        flags=gap_total,
+        leads=leads,
     )
     return row, extra
 
