@@ -221,6 +221,9 @@ def test_spanish_client_gets_spanish_and_can_switch(visit: Visit) -> None:
     assert http.get(visit.url()).content.decode().count("Before your session") == 1  # remembered
     form = http.get(visit.url("answer", "phq9") + "?lang=es").content.decode()
     assert "Poco interés o placer en hacer cosas" in form
+    goals = http.get(visit.url("answer", "gbo")).content.decode()
+    assert "Su objetivo: “Go back to swimming”" in goals and "Ningún avance" in goals
+    assert "How close are you" not in goals
 
 
 def test_guessing_tokens_is_rate_limited_per_address(visit: Visit) -> None:
