@@ -120,3 +120,19 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("Audit events are append-only.")
+
+
+class FormSubmission(models.Model):
+    """One accepted submission of a staff form, by the random id the form carried (see
+    alliance.core.once). A second POST of the same form (a double click, a resent request after a
+    timeout) finds its id here and stores nothing more."""
+
+    submission_id = models.UUIDField(unique=True)
+    user = models.ForeignKey(User, null=True, on_delete=models.CASCADE, related_name="+")
+    form = models.CharField(max_length=60)
+    # Where the first submission went, so a repeat can go there too.
+    redirect_to = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.form} submission {self.submission_id}"

@@ -31,7 +31,11 @@ class Client(models.Model):
     preferred_language = models.CharField(
         max_length=8, choices=Language.choices, default=Language.ENGLISH
     )
+    # The client agreed to receive check-in links by email. Without it no link is ever emailed: the
+    # therapist copies it or shows its QR code instead.
+    email_consent = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("code",)
@@ -75,6 +79,11 @@ class Episode(models.Model):
     end_reason = models.CharField(max_length=12, choices=EndReason.choices, blank=True)
     # Which outcome measures the client answers before each session (instrument ids).
     outcome_instruments = models.JSONField(default=default_outcome_instruments)
+    # Goal-Based Outcomes are asked at session 1 and every `gbo_every` sessions after it (1, 5, 9 ...
+    # with the default 4); 0 means never.
+    gbo_every = models.PositiveSmallIntegerField(default=4)
+    # Written with the client at the ending, for their own summary ("what we learned together").
+    learned_together = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -126,6 +135,30 @@ class Goal(models.Model):
         return self.episode.client_id
 
 
+class GoalRevision(models.Model):
+    """An earlier wording of a goal. Editing a goal keeps what it said before, and when it changed, so
+    that Goal-Based Outcomes ratings stay readable against the goal as it was then."""
+
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="revisions")
+    description = EncryptedTextField()
+    # From when the old wording applied (the goal's created_at or the previous revision's end).
+    valid_from = models.DateTimeField()
+    replaced_at = models.DateTimeField(default=timezone.now)
+    replaced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("goal", "replaced_at")
+
+    def __str__(self) -> str:
+        return f"Earlier wording of goal {self.goal_id}"
+
+    @property
+    def audit_client_id(self) -> int:
+        return self.goal.episode.client_id
+
+
 class Attendance(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     ATTENDED = "attended", "Attended"
@@ -142,6 +175,11 @@ class Appointment(models.Model):
         max_length=12, choices=Attendance.choices, default=Attendance.SCHEDULED
     )
     attendance_recorded_at = models.DateTimeField(null=True, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(default=50)
+    # Set when a session is moved: where it was, so the therapist's agenda can say so.
+    moved_from = models.DateTimeField(null=True, blank=True)
+    # The last check-in of an episode may also ask what the client will take with them.
+    is_final = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -231,7 +269,11 @@ class Response(models.Model):
 
 
 class Reflection(models.Model):
-    """The therapist's private note on a session: their own reactions, questions for supervision."""
+    """The therapist's private note on a session: their own reactions, questions for supervision.
+
+    `reactions` maps a reaction code (alliance.alerts.reactions.REACTIONS) to an intensity 1-3; it is
+    structured, like a score, so it stays queryable across clients. The free text is encrypted.
+    """
 
     episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="reflections")
     appointment = models.ForeignKey(
@@ -240,13 +282,22 @@ class Reflection(models.Model):
     therapist = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reflections"
     )
-    text = EncryptedTextField()
+    text = EncryptedTextField(blank=True, default="")
+    reactions = models.JSONField(default=dict, blank=True)
     shared_with_supervisor = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("-created_at",)
+        constraints: ClassVar = [
+            # One reflection per session (the form edits it); free-standing ones have no appointment.
+            models.UniqueConstraint(
+                fields=("appointment",),
+                condition=Q(appointment__isnull=False),
+                name="one_reflection_per_appointment",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Reflection {self.pk}"
@@ -375,6 +426,18 @@ class ClinicSettings(models.Model):
     # Overrides of alliance.alerts.AlertSettings, by field name; absent keys keep the defaults.
     alert_settings = models.JSONField(default=dict, blank=True)
     checkin_link_hours = models.PositiveIntegerField(default=72)
+    # Whether a client sees their own progress view after a check-in, through their link.
+    share_progress_with_clients = models.BooleanField(default=False)
+    # The clinic's wording for the email that carries a check-in link. Never clinical content and never
+    # the client's name in the subject; "{link}" is replaced by the link, "{clinic}" by the clinic name.
+    checkin_email_subject = models.CharField(max_length=120, blank=True, default="")
+    checkin_email_body_en = models.TextField(blank=True, default="")
+    checkin_email_body_es = models.TextField(blank=True, default="")
+    # Suggest supervision when a reaction of at least this intensity (1-3) recurs this many times in a
+    # therapist's last `supervision_prompt_window` reflections on one client (alliance.alerts.reactions).
+    supervision_prompt_intensity = models.PositiveSmallIntegerField(default=3)
+    supervision_prompt_count = models.PositiveSmallIntegerField(default=2)
+    supervision_prompt_window = models.PositiveSmallIntegerField(default=4)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -393,3 +456,44 @@ class ClinicSettings(models.Model):
             pk=1, defaults={"checkin_link_hours": settings.CHECKIN_LINK_HOURS}
         )
         return obj
+
+
+class SupervisionNote(models.Model):
+    """The supervisor's private note of one supervision meeting with a supervisee. Only its author reads
+    it: it is the supervisor's record, not the therapist's."""
+
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="supervision_notes"
+    )
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    met_on = models.DateField(default=timezone.localdate)
+    text = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-met_on", "-id")
+
+    def __str__(self) -> str:
+        return f"Supervision note {self.pk}"
+
+    @property
+    def audit_client_id(self) -> None:
+        return None
+
+
+class CalendarFeed(models.Model):
+    """A therapist's personal iCalendar feed. Only a digest of its secret token is stored; renewing the
+    feed replaces the token, so an old URL stops working at once."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of user {self.user_id}"
