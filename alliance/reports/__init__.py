@@ -1,0 +1,1 @@
+"""Printable documents (termination summaries, supervision summaries) rendered to PDF with Typst."""
