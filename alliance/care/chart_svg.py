@@ -44,7 +44,7 @@ matplotlib.rcParams.update(
     }
 )
 
-# Colours that stay distinguishable for common colour-vision deficiencies (Okabe–Ito) and pass 3:1
+# Colours that stay distinguishable for common colour-vision deficiencies (Okabe-Ito) and pass 3:1
 # contrast on white; lines also differ by marker and dash, never by colour alone.
 CLIENT = "#0b5f73"
 THERAPIST = "#b35900"
