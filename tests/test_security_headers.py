@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from django.http import HttpRequest, HttpResponse
 from django.test import Client as HttpClient
+from django.test import RequestFactory
 from django.urls import reverse
 
+from alliance.core.middleware import NoStoreMiddleware
 from tests.conftest import Clinic
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "alliance" / "templates"
@@ -46,3 +49,19 @@ def test_no_template_loads_anything_from_another_site() -> None:
     for template in TEMPLATES.rglob("*.html"):
         text = template.read_text()
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), template
+
+
+def test_pages_with_client_data_are_never_cached(clinic: Clinic) -> None:
+    for http, url in _pages(clinic):
+        page = http.get(url)
+        assert "no-store" in page["Cache-Control"], url
+
+
+def test_a_view_that_sets_its_own_cache_policy_keeps_it(rf: RequestFactory) -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        response = HttpResponse("feed")
+        response["Cache-Control"] = "private, max-age=300"
+        return response
+
+    response = NoStoreMiddleware(view)(rf.get("/"))
+    assert response["Cache-Control"] == "private, max-age=300"

@@ -36,3 +36,21 @@ class RequestIdMiddleware:
             request_context.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class NoStoreMiddleware:
+    """No page of the app may be kept by a browser or proxy cache: staff pages carry client data, client
+    pages carry a token's forms, and the back button of a shared computer must not show them again.
+
+    Static files never reach this (WhiteNoise answers them earlier, with their long cache lifetime). A view
+    that sets its own Cache-Control (a calendar feed, say) keeps it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store, private"
+        return response
