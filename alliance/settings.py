@@ -271,11 +271,12 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Alliance <alliance@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Without a mail server, mail is written to the log rather than silently dropped.
+# Without a mail server, mail goes to DATA_DIR/outbox/ (mode 0600) and the log gets one line without
+# the address (alliance/core/mail.py says why not Django's console backend).
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
+    else "alliance.core.mail.OutboxBackend"
 )
 
 # --- Logging ---------------------------------------------------------------------------------------

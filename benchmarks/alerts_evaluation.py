@@ -20,7 +20,7 @@ What it does
 4. Scores each alert kind against the planted ground truth (definitions printed below the table
    and in ``docs/alerts-evaluation.md``) and counts alerts per therapist per week.
 
-Everything here comes from *simulated* data calibrated to CLINICAL.md; it checks that the rules do
+Everything here comes from *simulated* data calibrated to docs/clinical.md; it checks that the rules do
 what they were designed to do on data with known answers. It is not a clinical validation.
 """
 
@@ -1144,7 +1144,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         payload = {
             "simulated_data": True,
-            "note": "Figures from simulated data calibrated to CLINICAL.md; not clinical validation.",
+            "note": "Figures from simulated data calibrated to docs/clinical.md; not clinical validation.",
             "arguments": {
                 "clients": args.clients,
                 "therapists": len(clinic.therapists),

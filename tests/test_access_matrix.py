@@ -14,6 +14,8 @@ import pytest
 from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from alliance.care.calendar_feed import issue as issue_feed
+from alliance.care.models import SupervisionNote
 from tests.conftest import Clinic
 
 ROLES = ("owner", "supervisor", "colleague", "other_supervisor", "administrator", "anonymous")
@@ -38,6 +40,14 @@ OWNER_AND_SUPERVISOR_READ = OWNER_AND_SUPERVISOR
 OWNER_ONLY = {r: 404 for r in ROLES} | {"owner": 200, "anonymous": LOGIN}
 
 Builder = Callable[[Clinic], str]
+SUPERVISOR_ONLY = {r: 404 for r in ROLES} | {"supervisor": 200, "anonymous": LOGIN}
+
+
+def _supervision_note(c: Clinic) -> SupervisionNote:
+    return SupervisionNote.objects.create(
+        supervisor=c.supervisor, therapist=c.owner, text="Supervision: talked about endings."
+    )
+
 
 MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     "home": (lambda c: reverse("home"), {r: 302 for r in ROLES}),
@@ -46,6 +56,19 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     "client_detail": (
         lambda c: reverse("client_detail", args=[c.client.code]),
         OWNER_AND_SUPERVISOR,
+    ),
+    # Intake: any clinician adds a client (a supervisor for a supervisee); the client's own
+    # therapist edits them; a supervisor reads goals and moves an episode between supervisees.
+    "client_create": (lambda c: reverse("client_create"), CLINICIANS),
+    "client_edit": (lambda c: reverse("client_edit", args=[c.client.code]), OWNER_ONLY),
+    "episode_create": (
+        lambda c: reverse("episode_create", args=[c.client.code]),
+        OWNER_AND_SUPERVISOR,
+    ),
+    "episode_goals": (lambda c: reverse("episode_goals", args=[c.episode.pk]), OWNER_AND_SUPERVISOR),
+    "episode_transfer": (
+        lambda c: reverse("episode_transfer", args=[c.episode.pk]),
+        {**OWNER_AND_SUPERVISOR, "owner": 404},
     ),
     "clinic_overview": (lambda c: reverse("clinic_overview"), ADMIN_ONLY),
     "user_list": (lambda c: reverse("user_list"), ADMIN_ONLY),
@@ -59,33 +82,110 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
         lambda c: reverse("appointment_detail", args=[c.appointment.pk]),
         OWNER_AND_SUPERVISOR,
     ),
+    # The brief and the client's written answers: read by the therapist and their supervisor.
+    "appointment_brief": (
+        lambda c: reverse("appointment_brief", args=[c.appointment.pk]),
+        OWNER_AND_SUPERVISOR,
+    ),
+    "client_words": (
+        lambda c: reverse("client_words", args=[c.client.code]),
+        OWNER_AND_SUPERVISOR,
+    ),
     "episode_fhir": (lambda c: reverse("episode_fhir", args=[c.episode.pk]), OWNER_AND_SUPERVISOR),
     "concern_list": (
         lambda c: reverse("concern_list"),
         {**CONCERN_READERS, "colleague": 404, "other_supervisor": 200},
     ),
     "concern_detail": (lambda c: reverse("concern_detail", args=[c.concern.pk]), CONCERN_READERS),
+    # Scheduling: only the treating therapist books, moves and cancels; every clinician has an agenda
+    # and a calendar feed of their own sessions.
+    "appointment_book": (lambda c: reverse("appointment_book", args=[c.episode.pk]), OWNER_ONLY),
+    "appointment_move": (
+        lambda c: reverse("appointment_move", args=[c.appointment.pk]),
+        OWNER_ONLY,
+    ),
+    "appointment_cancel": (
+        lambda c: reverse("appointment_cancel", args=[c.appointment.pk]),
+        OWNER_ONLY,
+    ),
+    "agenda": (lambda c: reverse("agenda"), CLINICIANS),
+    "calendar_settings": (lambda c: reverse("calendar_settings"), CLINICIANS),
+    # The feed's token is its credential, like a check-in link (calendar apps cannot sign in).
+    "calendar_feed": (lambda c: reverse("calendar_feed", args=[issue_feed(c.owner)]), PUBLIC),
     # The token is the credential: whoever holds a valid link gets the client's forms, and nothing more.
     "checkin_landing": (lambda c: reverse("checkin_landing", args=[c.token]), PUBLIC),
     "checkin_answer": (lambda c: reverse("checkin_answer", args=[c.token, "gad7"]), PUBLIC),
     "checkin_thanks": (lambda c: reverse("checkin_thanks", args=[c.token]), PUBLIC),
     "checkin_support": (lambda c: reverse("checkin_support", args=[c.token]), PUBLIC),
     "checkin_concern": (lambda c: reverse("checkin_concern", args=[c.token]), PUBLIC),
+    # Shown only when the clinic allows it (off by default; tests/care/test_progress.py turns it on).
+    "checkin_progress": (
+        lambda c: reverse("checkin_progress", args=[c.token]),
+        {r: 404 for r in ROLES},
+    ),
+    # Ending, termination summaries, charts and the progress view (tests/care/test_ending.py).
+    "episode_end": (lambda c: reverse("episode_end", args=[c.episode.pk]), OWNER_ONLY),
+    "episode_charts": (
+        lambda c: reverse("episode_charts", args=[c.episode.pk]),
+        OWNER_AND_SUPERVISOR,
+    ),
+    "episode_progress": (
+        lambda c: reverse("episode_progress", args=[c.episode.pk]),
+        OWNER_AND_SUPERVISOR,
+    ),
+    "termination_record_pdf": (
+        lambda c: reverse("termination_record_pdf", args=[c.episode.pk]),
+        OWNER_AND_SUPERVISOR,
+    ),
+    "termination_client_pdf": (
+        lambda c: reverse("termination_client_pdf", args=[c.episode.pk]),
+        OWNER_AND_SUPERVISOR,
+    ),
+    # The journal: reflections are written by the treating therapist only; supervisors read shared ones.
+    "reflection_edit": (lambda c: reverse("reflection_edit", args=[c.appointment.pk]), OWNER_ONLY),
+    "client_reactions": (
+        lambda c: reverse("client_reactions", args=[c.client.code]),
+        OWNER_AND_SUPERVISOR,
+    ),
+    "journal": (lambda c: reverse("journal"), CLINICIANS),
+    # A supervisor's pages about a supervisee: their supervisors only, not even the therapist.
+    "supervisee_detail": (
+        lambda c: reverse("supervisee_detail", args=[c.owner.pk]),
+        SUPERVISOR_ONLY,
+    ),
+    "supervision_note_edit": (
+        lambda c: reverse("supervision_note_edit", args=[c.owner.pk, _supervision_note(c).pk]),
+        SUPERVISOR_ONLY,
+    ),
+    "supervision_summary_pdf": (
+        lambda c: reverse("supervision_summary_pdf", args=[c.owner.pk]),
+        SUPERVISOR_ONLY,
+    ),
 }
 
 # POST-only URLs: checked with a POST (GET answers 405 to everyone signed in).
 POST_MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
+    # Link buttons post a submit-once form: without one the owner is sent back with a message.
     "checkin_link_create": (
         lambda c: reverse("checkin_link_create", args=[c.appointment.pk]),
-        OWNER_ONLY,
-    ),
-    "appointment_book": (
-        lambda c: reverse("appointment_book", args=[c.episode.pk]),
         {**OWNER_ONLY, "owner": 302},
+    ),
+    "checkin_link_send": (
+        lambda c: reverse("checkin_link_send", args=[c.appointment.pk]),
+        {**OWNER_ONLY, "owner": 302},
+    ),
+    # Any clinician keeps their own calendar feed; an invalid form is sent back with a message.
+    "calendar_renew": (
+        lambda c: reverse("calendar_renew"),
+        {r: 302 for r in ROLES} | {"administrator": 404},
     ),
     "alert_action": (
         lambda c: reverse("alert_action", args=[c.alert.pk, "acknowledge"]),
         {**OWNER_AND_SUPERVISOR, "owner": 302, "supervisor": 302},
+    ),
+    "episode_final_session": (
+        lambda c: reverse("episode_final_session", args=[c.episode.pk]),
+        {**OWNER_ONLY, "owner": 302},
     ),
     "concern_update": (
         lambda c: reverse("concern_update", args=[c.concern.pk]),
@@ -139,6 +239,11 @@ ALLOWED_TO_SHOW = {
     ("concern_detail", "supervisor"),
     ("concern_list", "administrator"),
     ("concern_detail", "administrator"),
+    # Whoever holds the owner's feed token reads the owner's calendar: codes and times, never names
+    # (tests/care/test_calendar_feed.py checks what it carries).
+    ("calendar_feed", "colleague"),
+    ("calendar_feed", "other_supervisor"),
+    ("calendar_feed", "administrator"),
 }
 # Token pages show the client's own goals and forms, never their name, code or contact details.
 TOKEN_PAGES = {
@@ -147,6 +252,7 @@ TOKEN_PAGES = {
     "checkin_thanks",
     "checkin_support",
     "checkin_concern",
+    "checkin_progress",
 }
 
 

@@ -9,17 +9,25 @@ chose otherwise.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
+from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from alliance.accounts.audit import log_event
 from alliance.accounts.decorators import administrator_required
+from alliance.accounts.models import User
 from alliance.alerts import AlertSettings, SettingsError
 from alliance.care.models import ClinicSettings, NormsCache
+from alliance.core import once
+from alliance.core.once import OnceFormMixin
 
 
 def _shown(value: Any) -> str:
@@ -35,6 +43,34 @@ def _parsed(text: str) -> Any:
         return text.strip()
 
 
+class AlertSettingsForm(OnceFormMixin, forms.Form):
+    """One text field per setting, holding JSON; AlertSettings.from_dict is the validator, and its
+    per-field messages land on the fields. A setting missing from the post keeps its current value."""
+
+    def __init__(self, data: Mapping[str, Any] | None, *, current: Mapping[str, str]) -> None:
+        super().__init__(data)
+        self.current = current
+        for info in AlertSettings.field_info():
+            self.fields[info.name] = forms.CharField(required=False, strip=False)
+        self.chosen: AlertSettings | None = None
+
+    def value(self, name: str) -> str:
+        """What the field shows: the posted text, or the current value when it was not posted."""
+        if self.is_bound and name in self.data:
+            return str(self.data[name])
+        return self.current[name]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        submitted = {name: _parsed(self.value(name)) for name in self.current}
+        try:
+            self.chosen = AlertSettings.from_dict(submitted)
+        except SettingsError as problem:
+            for name, message in problem.errors.items():
+                self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+
 @administrator_required
 @require_http_methods(["GET", "POST"])
 def alert_settings(request: HttpRequest) -> HttpResponse:
@@ -42,38 +78,42 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
     current = AlertSettings.from_dict(clinic.alert_settings or {}).as_dict()
     infos = AlertSettings.field_info()
     values = {info.name: _shown(current[info.name]) for info in infos}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = {info.name: request.POST.get(info.name, values[info.name]) for info in infos}
-        submitted = {name: _parsed(text) for name, text in values.items()}
-        try:
-            chosen = AlertSettings.from_dict(submitted)
-        except SettingsError as problem:
-            errors = problem.errors
-        else:
-            overrides = chosen.overrides()
-            clinic.alert_settings = json.loads(json.dumps(overrides, default=list))
-            clinic.save(update_fields=["alert_settings", "updated_at"])
-            # New thresholds may change the fitted norms' cut-offs: refit on the next recompute.
-            NormsCache.objects.all().delete()
-            log_event("clinic.alert_settings.changed", data={"overridden": sorted(overrides)})
-            messages.success(
-                request, "Alert settings saved. They apply from the next recomputation."
-            )
-            return redirect("alert_settings")
+    form = AlertSettingsForm(request.POST if request.method == "POST" else None, current=values)
+    if form.is_bound and form.is_valid() and form.chosen is not None:
+        with transaction.atomic():
+            if once.claim(form, _user(request), "clinic.alert_settings") is None:
+                overrides = form.chosen.overrides()
+                clinic.alert_settings = json.loads(json.dumps(overrides, default=list))
+                clinic.save(update_fields=["alert_settings", "updated_at"])
+                # New thresholds may change the fitted norms' cut-offs: refit on the next recompute.
+                NormsCache.objects.all().delete()
+                log_event("clinic.alert_settings.changed", data={"overridden": sorted(overrides)})
+                once.remember(form, reverse("alert_settings"))
+        messages.success(
+            request, _("Alert settings saved. They apply from the next recomputation.")
+        )
+        return redirect("alert_settings")
     rows = [
         {
             "info": info,
-            "value": values[info.name],
+            "value": form.value(info.name),
             "default": _shown(info.default),
-            "error": errors.get(info.name, ""),
-            "changed": values[info.name] != _shown(info.default),
+            "error": " ".join(str(e) for e in form.errors.get(info.name, [])),
+            "changed": form.value(info.name) != _shown(info.default),
         }
         for info in infos
     ]
     return render(
         request,
         "accounts/alert_settings.html",
-        {"rows": rows, "form_error": errors.get("__all__", "")},
-        status=400 if errors else 200,
+        {
+            "form": form,
+            "rows": rows,
+            "form_error": " ".join(str(e) for e in form.non_field_errors()),
+        },
+        status=400 if form.errors else 200,
     )
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]

@@ -7,9 +7,10 @@ from django.contrib.auth.password_validation import validate_password
 
 from alliance.accounts.models import Role, Supervision, User
 from alliance.care.models import ClinicSettings
+from alliance.core.once import OnceFormMixin
 
 
-class UserForm(forms.ModelForm[User]):
+class UserForm(OnceFormMixin, forms.ModelForm[User]):
     supervisees = forms.ModelMultipleChoiceField(
         queryset=User.objects.filter(role=Role.THERAPIST, is_active=True),
         required=False,
@@ -69,19 +70,64 @@ class UserForm(forms.ModelForm[User]):
         return user
 
 
-class ClinicSettingsForm(forms.ModelForm[ClinicSettings]):
+class ClinicSettingsForm(OnceFormMixin, forms.ModelForm[ClinicSettings]):
     class Meta:
         model = ClinicSettings
-        fields = ("crisis_resources_en", "crisis_resources_es", "checkin_link_hours")
+        fields = (
+            "crisis_resources_en",
+            "crisis_resources_es",
+            "checkin_link_hours",
+            "checkin_email_subject",
+            "checkin_email_body_en",
+            "checkin_email_body_es",
+            "share_progress_with_clients",
+        )
         labels = {
             "crisis_resources_en": "Crisis resources shown to clients (English)",
             "crisis_resources_es": "Crisis resources shown to clients (Spanish)",
             "checkin_link_hours": "Check-in links stay valid for this many hours after the appointment",
+            "checkin_email_subject": "Subject of the email that carries a check-in link",
+            "checkin_email_body_en": "Text of that email (English)",
+            "checkin_email_body_es": "Text of that email (Spanish)",
+            "share_progress_with_clients": "Clients may see their own progress after a check-in",
+        }
+        help_texts = {
+            "checkin_email_subject": (
+                "Leave blank for Alliance's wording. Never a name or anything clinical: others may "
+                "see a subject line. {clinic} is replaced by the clinic's name."
+            ),
+            "checkin_email_body_en": (
+                "Leave blank for Alliance's wording. Must contain {link} (the client's link); "
+                "{clinic} is replaced by the clinic's name. No clinical content."
+            ),
+            "checkin_email_body_es": "As above, for clients who prefer Spanish.",
         }
         widgets = {
             "crisis_resources_en": forms.Textarea(attrs={"rows": 6}),
             "crisis_resources_es": forms.Textarea(attrs={"rows": 6}),
+            "checkin_email_body_en": forms.Textarea(attrs={"rows": 6}),
+            "checkin_email_body_es": forms.Textarea(attrs={"rows": 6}),
         }
+
+    def clean_checkin_email_subject(self) -> str:
+        subject: str = self.cleaned_data["checkin_email_subject"].strip()
+        if "{link}" in subject:
+            raise forms.ValidationError("Put {link} in the text of the email, not in its subject.")
+        return subject
+
+    def _clean_body(self, name: str) -> str:
+        body: str = self.cleaned_data[name].strip()
+        if body and "{link}" not in body:
+            raise forms.ValidationError(
+                "Include {link} where the client's link should go (or leave it blank)."
+            )
+        return body
+
+    def clean_checkin_email_body_en(self) -> str:
+        return self._clean_body("checkin_email_body_en")
+
+    def clean_checkin_email_body_es(self) -> str:
+        return self._clean_body("checkin_email_body_es")
 
 
 class AuditFilterForm(forms.Form):

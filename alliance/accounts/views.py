@@ -9,10 +9,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from alliance.accounts.audit import log_event
@@ -20,6 +23,11 @@ from alliance.accounts.decorators import administrator_required
 from alliance.accounts.forms import AuditFilterForm, ClinicSettingsForm, UserForm
 from alliance.accounts.models import AuditEvent, Role, Supervision, User
 from alliance.care.models import Appointment, Attendance, Client, ClinicSettings, Episode
+from alliance.core import once
+
+
+def _admin(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
 
 
 @administrator_required
@@ -42,13 +50,18 @@ def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     instance = get_object_or_404(User, pk=pk) if pk is not None else None
     form = UserForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        log_event(
-            "accounts.user.created" if instance is None else "accounts.user.changed",
-            obj=user,
-            data={"fields": sorted(form.changed_data), "role": user.role},
-        )
-        messages.success(request, f"Saved {user.email}.")
+        with transaction.atomic():
+            # A repeated post (double click) must not try to create the same account twice.
+            if once.claim(form, _admin(request), "accounts.user") is not None:
+                return redirect("user_list")
+            user = form.save()
+            log_event(
+                "accounts.user.created" if instance is None else "accounts.user.changed",
+                obj=user,
+                data={"fields": sorted(form.changed_data), "role": user.role},
+            )
+            once.remember(form, reverse("user_list"))
+        messages.success(request, _("Saved %(email)s.") % {"email": user.email})
         return redirect("user_list")
     return render(request, "accounts/user_form.html", {"form": form, "instance": instance})
 
@@ -59,11 +72,16 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
     current = ClinicSettings.load()
     form = ClinicSettingsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        log_event(
-            "clinic.settings.changed", obj=current, data={"fields": sorted(form.changed_data)}
-        )
-        messages.success(request, "Clinic settings saved.")
+        with transaction.atomic():
+            if once.claim(form, _admin(request), "clinic.settings") is None:
+                form.save()
+                log_event(
+                    "clinic.settings.changed",
+                    obj=current,
+                    data={"fields": sorted(form.changed_data)},
+                )
+                once.remember(form, reverse("clinic_settings"))
+        messages.success(request, _("Clinic settings saved."))
         return redirect("clinic_settings")
     return render(request, "accounts/clinic_settings.html", {"form": form})
 
@@ -96,6 +114,8 @@ def _client_codes(events: list[AuditEvent]) -> dict[int, str]:
 @require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
+    # The page number is read by hand on purpose: Paginator.get_page accepts any value (a bad one
+    # gives the first or last page), so there is nothing for a form to validate.
     page = Paginator(_filtered_events(form), 50).get_page(request.GET.get("page"))
     events = list(page.object_list)
     codes = _client_codes(events)
@@ -107,6 +127,13 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "accounts/audit_list.html",
         {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
     )
+
+
+def _filters_for_audit(form: AuditFilterForm) -> dict[str, str]:
+    """The export's filters as codes: values with spaces could be free text, so they are left out."""
+    cleaned = form.cleaned_data if form.is_valid() else {}
+    shown = {k: str(v).strip() for k, v in cleaned.items() if v}
+    return {k: v for k, v in shown.items() if " " not in v}
 
 
 class _Echo:
@@ -121,7 +148,7 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     events = _filtered_events(form).order_by("at", "id")
     log_event(
         "audit.exported",
-        data={"filters": {k: v for k, v in request.GET.items() if v and " " not in v}},
+        data={"filters": _filters_for_audit(form)},
     )
     codes = dict(Client.objects.values_list("pk", "code"))
     writer = csv.writer(_Echo())

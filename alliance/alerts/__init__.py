@@ -73,7 +73,7 @@ kind                          key (one alert = one key)                         
 ``risk_escalation_minutes`` unacknowledged); ``red`` = act at or before the next session;
 ``yellow`` = look before the next session; ``info`` = context.
 
-No-shows: by default (``no_show_as = "rupture"``) a no-show is a *rupture marker* (CLINICAL.md:
+No-shows: by default (``no_show_as = "rupture"``) a no-show is a *rupture marker* (docs/clinical.md:
 "a missed session without notice is relationship material ... a rupture marker too"), so it gets
 the rupture workflow: discuss, then repaired when the client's next check-in returns to the
 level before the missed session. ``no_show_as = "disengagement"`` reports it as disengagement

@@ -1,7 +1,7 @@
 """Rule 6 — reliable deterioration: an outcome score rises from intake by the reliable amount.
 
 NHS Talking Therapies: PHQ-9 +6, GAD-7 +4 (the deterioration thresholds mirror the improvement
-ones; UNVERIFIED per CLINICAL.md), set in ``AlertSettings.reliable_deterioration``. This is the
+ones; UNVERIFIED per docs/clinical.md), set in ``AlertSettings.reliable_deterioration``. This is the
 second half of the Lambert/Finch early-warning method ("also flag a worsening from intake by the
 reliable-change amount").
 

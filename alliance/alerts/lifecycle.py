@@ -10,7 +10,7 @@ States::
 - ``discuss_repair`` needs a short note by the therapist (it also acknowledges an open alert).
 - ``repaired`` / ``unresolved`` are set only by :func:`reconcile`: repaired when the check-in
   returns to its pre-drop level within ``repair_window_sessions`` sessions after the rupture,
-  unresolved when that many sessions passed without it (CLINICAL.md, m = 2).
+  unresolved when that many sessions passed without it (docs/clinical.md, m = 2).
 - ``close`` needs a reason. Closed is final: a recomputation never reopens it. If a finding with
   the same key later reaches a *higher* severity than the alert had when it was closed (e.g. a
   closed yellow "not on track" turning red) the plan creates a successor alert keyed

@@ -1,6 +1,6 @@
 """Rule 1 — risk: any risk signal raises an urgent alert, one per questionnaire response.
 
-CLINICAL.md: PHQ-9 item 9 above 0 must raise an urgent alert to the therapist at once. The
+docs/clinical.md#phq-9-item-9: PHQ-9 item 9 above 0 must raise an urgent alert to the therapist at once. The
 Django side escalates it to the supervisor when unacknowledged after
 ``AlertSettings.risk_escalation_minutes``.
 """
@@ -20,7 +20,7 @@ from .types import EpisodeSeries, RiskSignal, Session
 RISK_ITEMS: Final[dict[tuple[str, str], str]] = {
     ("phq9", "9"): "thoughts that they would be better off dead or of hurting themselves",
 }
-# PHQ-9 answer labels (CLINICAL.md).
+# PHQ-9 answer labels (docs/clinical.md#instruments-and-licences).
 PHQ_ANSWERS: Final[dict[int, str]] = {
     0: "Not at all",
     1: "Several days",

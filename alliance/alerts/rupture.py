@@ -2,7 +2,7 @@
 
 A rupture is a deterioration in the alliance: disagreement on goals, lack of collaboration on
 tasks, or a strain in the bond (Eubanks, Muran & Safran 2018). The research has no single
-numeric rule, so the markers are configurable (CLINICAL.md):
+numeric rule, so the markers are configurable (docs/clinical.md#alliance-ruptures-and-repair):
 
 - **drop** — the client's check-in total, or one dimension, falls from the previous check-in by
   at least ``rupture_k`` x the client's own SD of session-to-session change *and* by at least
@@ -18,13 +18,13 @@ numeric rule, so the markers are configurable (CLINICAL.md):
 - **concern** — the client wrote something in "What could have been better today?" that is more
   than "nothing to add" (the Django side decides that without passing the text here; see
   ``alliance.care.comments``).
-- **no_show** — a missed session without notice is relationship material (CLINICAL.md), so by
+- **no_show** — a missed session without notice is relationship material (docs/clinical.md), so by
   default (``no_show_as = "rupture"``) it is a rupture marker with the same repair tracking.
 
 All markers at one session form one finding, keyed ``rupture:ep<id>:s<n>``. Severity: ``red``
 when a drop or floor marker fired (a measured fall), ``yellow`` for a concern or no-show alone.
 
-Repair (CLINICAL.md, default m = 2): within the next ``repair_window_sessions`` sessions that
+Repair (docs/clinical.md, default m = 2): within the next ``repair_window_sessions`` sessions that
 took place, a client check-in in which every measure that fell is back to at least its
 pre-drop level (and, when concerns count as markers, no new concern was written). For a concern
 or no-show the target is the previous check-in total; with no previous check-in, any later

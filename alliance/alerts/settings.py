@@ -1,6 +1,6 @@
 """Every threshold the alert rules use, with its default and where the default comes from.
 
-The research offers no single numeric rule for most of these (CLINICAL.md), so every number is
+The research offers no single numeric rule for most of these (docs/clinical.md), so every number is
 a named, documented field an administrator can override. ``source`` in each field's metadata
 says where the default comes from; "UNVERIFIED" marks project defaults that must not be
 presented as settled. ``AlertSettings.field_info()`` exposes this to the admin UI.
@@ -83,10 +83,10 @@ class SettingInfo:
 class AlertSettings:
     """Thresholds for every alert rule. Construct with keywords; all fields have defaults."""
 
-    # --- rupture (Eubanks, Muran & Safran 2018; CLINICAL.md "Alliance ruptures and repair") ---
+    # --- rupture (Eubanks, Muran & Safran 2018; docs/clinical.md#alliance-ruptures-and-repair) ---
     rupture_k: float = _setting(
         1.5,
-        "CLINICAL.md default k = 1.5 (configurable; the research has no single numeric rule)",
+        "docs/clinical.md default k = 1.5 (configurable; the research has no single numeric rule)",
         "A drop counts when it is at least k times the client's own SD of session-to-session "
         "change in the check-in.",
         low=0,
@@ -142,19 +142,19 @@ class AlertSettings:
     )
     concern_is_rupture: bool = _setting(
         True,
-        "CLINICAL.md: a concern written in the open question is a rupture marker",
+        "docs/clinical.md: a concern written in the open question is a rupture marker",
         "Treat an answer to 'What could have been better today?' as a rupture marker.",
     )
     no_show_as: str = _setting(
         "rupture",
-        "CLINICAL.md: a missed session without notice is a rupture marker",
+        "docs/clinical.md: a missed session without notice is a rupture marker",
         "How a no-show is reported: 'rupture' (a rupture marker with repair tracking) or "
         "'disengagement'.",
         choices=("rupture", "disengagement"),
     )
     repair_window_sessions: int = _setting(
         2,
-        "CLINICAL.md default m = 2",
+        "docs/clinical.md default m = 2",
         "A rupture counts as repaired when the check-in returns to its pre-drop level within "
         "this many attended sessions; otherwise it becomes unresolved.",
         low=1,
@@ -205,7 +205,7 @@ class AlertSettings:
     # --- not on track (Lambert/Finch; Lutz; Hannan et al. 2005) ---
     not_on_track_yellow_percentile: float = _setting(
         75.0,
-        "CLINICAL.md: yellow above the 75th percentile of residuals (Lambert/Finch, Lutz)",
+        "docs/clinical.md: yellow above the 75th percentile of residuals (Lambert/Finch, Lutz)",
         "Percentile of (observed - expected) in completed episodes above which a score is yellow.",
         low=50,
         high=100,
@@ -213,7 +213,7 @@ class AlertSettings:
     )
     not_on_track_red_percentile: float = _setting(
         90.0,
-        "CLINICAL.md: red above the 90th percentile of residuals (Lambert/Finch, Lutz)",
+        "docs/clinical.md: red above the 90th percentile of residuals (Lambert/Finch, Lutz)",
         "Percentile above which a score is red.",
         low=50,
         high=100,
@@ -280,12 +280,12 @@ class AlertSettings:
         "Default curve is held flat after this session.",
         low=2,
     )
-    # --- reliable deterioration (NHS Talking Therapies; CLINICAL.md) ---
+    # --- reliable deterioration (NHS Talking Therapies; docs/clinical.md) ---
     reliable_deterioration: dict[str, float] = field(
         default_factory=lambda: {"phq9": 6.0, "gad7": 4.0},
         metadata=_meta(
             "NHS Talking Therapies reliable-change amounts (deterioration mirrors improvement: "
-            "UNVERIFIED per CLINICAL.md)",
+            "UNVERIFIED per docs/clinical.md)",
             "Rise from intake, by instrument, that counts as reliable deterioration.",
         ),
     )

@@ -37,7 +37,7 @@ SUGGESTIONS: Final[Mapping[str, Suggestion]] = MappingProxyType(
             "plan together; make sure the client has the crisis resources. Record what you did. "
             "If you cannot reach the client, follow the escalation procedure and involve your "
             "supervisor.",
-            ("CLINICAL.md (PHQ-9 item 9)",),
+            ("docs/clinical.md (PHQ-9 item 9)",),
         ),
         "rupture": Suggestion(
             "Invite the client to talk about the last session itself, in the here-and-now: what "

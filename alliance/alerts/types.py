@@ -70,7 +70,7 @@ class CheckinScore:
 
 @dataclass(frozen=True)
 class RiskSignal:
-    """A risk item answered above its safe value, e.g. PHQ-9 item 9 (see CLINICAL.md)."""
+    """A risk item answered above its safe value, e.g. PHQ-9 item 9 (see docs/clinical.md#phq-9-item-9)."""
 
     instrument: str
     item: str

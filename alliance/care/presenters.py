@@ -15,9 +15,19 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from alliance.care.models import Attendance, EndReason, Episode, Response
+from alliance.care.models import (
+    AlertKind,
+    AlertSeverity,
+    Attendance,
+    EndReason,
+    Episode,
+    Response,
+)
+from alliance.care.queries import AttentionGroup
 
 _CODE = "C-CODE"
+# In the order of alliance.care.queries.SEVERITY_ORDER (0 is the most severe).
+_SEVERITIES = ("urgent", "red", "yellow", "info")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +43,8 @@ class CaseloadRow:
     phq9: str
     gad7: str
     checkin: str
-    urgent_alerts: int
+    # The most severe open alert's severity ("urgent", "red", "yellow", "info"), "" without any.
+    top_severity: str
     open_alerts: int
 
 
@@ -78,8 +89,51 @@ def caseload_rows(episodes: Sequence[Mapping[str, Any]]) -> list[CaseloadRow]:
                 phq9=_change(e["first_phq9"], e["last_phq9"]),
                 gad7=_change(e["first_gad7"], e["last_gad7"]),
                 checkin=f"{e['last_checkin']:.1f}" if e["last_checkin"] is not None else "",
-                urgent_alerts=e["urgent_alerts"],
+                top_severity=_SEVERITIES[e["top_severity"]]
+                if e["top_severity"] is not None
+                else "",
                 open_alerts=e["open_alerts"],
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class AttentionRow:
+    """One client in the caseload's "needs attention" list, with their open alerts summarised."""
+
+    code: str
+    name: str
+    url: str
+    severity: str
+    severity_label: str
+    # e.g. ["Risk", "Rupture (2)"], the most severe kind first.
+    kinds: list[str]
+    count: int
+
+
+def attention_rows(
+    groups: Sequence[AttentionGroup], names: Mapping[int, str]
+) -> list[AttentionRow]:
+    severity_labels = dict(AlertSeverity.choices)
+    kind_labels = dict(AlertKind.choices)
+    url_pattern = reverse("client_detail", args=[_CODE])
+    rows = []
+    for group in groups:
+        severity = _SEVERITIES[group.top]
+        kinds = sorted(group.kinds.items(), key=lambda item: (item[1][1], -item[1][0], item[0]))
+        rows.append(
+            AttentionRow(
+                code=group.code,
+                name=names.get(group.client_id, ""),
+                url=url_pattern.replace(_CODE, group.code) + f"#alerts-{group.episode_id}",
+                severity=severity,
+                severity_label=str(severity_labels[severity]),
+                kinds=[
+                    str(kind_labels.get(kind, kind)) + (f" ({count})" if count > 1 else "")
+                    for kind, (count, _top) in kinds
+                ],
+                count=group.count,
             )
         )
     return rows

@@ -1,26 +1,28 @@
-"""The therapist's side of one appointment: attendance, their own rating of the session, and a
-check-in link (with a QR code for in-room use). Built to take under 30 seconds."""
+"""The therapist's side of one appointment: attendance, their own rating of the session, the client's
+answers in full (every item and their own words), and the check-in link — emailed, copied or shown as
+a QR code in the room. Built to take under 30 seconds."""
 
 from __future__ import annotations
 
+import smtplib
 from datetime import datetime
+from typing import Any
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alliance.accounts.audit import log_event
 from alliance.accounts.models import User
-from alliance.care import access
-from alliance.care.alert_sync import schedule_recompute
+from alliance.care import access, sending, words
 from alliance.care.models import (
     Appointment,
     Attendance,
@@ -30,12 +32,11 @@ from alliance.care.models import (
     ResponseSource,
 )
 from alliance.care.responses import record_response, update_therapist_rating
-from alliance.checkin.copy import copy_for
-from alliance.checkin.forms import InstrumentForm
-from alliance.checkin.links import create_link
-from alliance.measures import get_instrument
-
-THERAPIST_RATING = "checkin-therapist"
+from alliance.care.session_forms import THERAPIST_RATING, LinkForm, SessionForm
+from alliance.care.tasks import schedule_recompute
+from alliance.checkin.flow import before_instruments
+from alliance.checkin.models import CheckinLink
+from alliance.core import once
 
 
 def _user(request: HttpRequest) -> User:
@@ -53,132 +54,203 @@ def _appointment_or_404(user: User, pk: int) -> Appointment:
         raise Http404 from None
 
 
-def _rating_form(appointment: Appointment, data: object | None = None) -> InstrumentForm:
-    instrument = get_instrument(THERAPIST_RATING)
-    existing = Response.objects.filter(
+def _own_appointment_or_404(user: User, pk: int) -> Appointment:
+    appointment = _appointment_or_404(user, pk)
+    if not access.is_own_episode(user, appointment.episode):
+        raise Http404
+    return appointment
+
+
+def _therapist_rating(appointment: Appointment) -> Response | None:
+    return Response.objects.filter(
         appointment=appointment, instrument=THERAPIST_RATING, respondent=Respondent.THERAPIST
     ).first()
-    initial = None
-    if data is None and existing is not None:
-        initial = {f"q_{k}": v for k, v in existing.answers.items()}
-    return InstrumentForm(instrument, "en", copy_for("en"), data or initial)  # type: ignore[arg-type]
 
 
+def _after_save_url(appointment: Appointment) -> str:
+    """After an attended session, the reflection (when that page exists); else the client's page."""
+    if appointment.attendance == Attendance.ATTENDED:
+        try:
+            return reverse("reflection_edit", args=[appointment.pk])
+        except NoReverseMatch:
+            pass
+    return reverse("client_detail", args=[appointment.episode.client.code])
+
+
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     appointment = _appointment_or_404(user, pk)
     can_change = access.is_own_episode(user, appointment.episode)
-    attendance_error = ""
+    existing = _therapist_rating(appointment)
+    now = timezone.now()
     if request.method == "POST":
         if not can_change:
             raise Http404
-        attendance = request.POST.get("attendance", "")
-        form = _rating_form(appointment, request.POST)
-        rated = any(request.POST.get(f.name) for f in form.fields)
-        if attendance not in Attendance.values:
-            attendance_error = "Choose what happened."
-        valid_rating = form.is_valid() if rated else True
-        if not attendance_error and valid_rating:
-            _save_session(user, appointment, attendance, form if rated else None)
-            messages.success(request, f"Session {appointment.session_number} saved.")
-            return redirect("client_detail", code=appointment.episode.client.code)
+        form = SessionForm(request.POST, appointment=appointment, now=now)
+        if form.is_valid():
+            with transaction.atomic():
+                done = once.claim(form, user, "appointment.session")
+                if done is not None:
+                    return redirect(done or _after_save_url(appointment))
+                _save_session(user, appointment, form, existing)
+                url = _after_save_url(appointment)
+                once.remember(form, url)
+            schedule_recompute(appointment.episode_id)
+            messages.success(request, _("Session %(n)s saved.") % {"n": appointment.session_number})
+            return redirect(url)
     else:
-        form = _rating_form(appointment)
+        initial: dict[str, Any] = {"attendance": appointment.attendance}
+        if existing is not None:
+            initial.update(existing.answers)
+        form = SessionForm(initial=initial, appointment=appointment, now=now)
         log_event("care.appointment.viewed", obj=appointment)
-    client_responses = Response.objects.filter(
-        appointment=appointment, respondent=Respondent.CLIENT
-    )
     return render(
         request,
         "care/appointment_detail.html",
-        {
-            "appointment": appointment,
-            "episode": appointment.episode,
-            "form": form,
-            "can_change": can_change,
-            "attendance_choices": Attendance.choices,
-            "attendance_value": request.POST.get("attendance", appointment.attendance),
-            "attendance_error": attendance_error,
-            "client_responses": client_responses,
-            "link_hours": ClinicSettings.load().checkin_link_hours,
-        },
+        _page(user, appointment, form, can_change, now),
         status=400 if request.method == "POST" else 200,
     )
 
 
+def _page(
+    user: User, appointment: Appointment, form: SessionForm, can_change: bool, now: datetime
+) -> dict[str, Any]:
+    episode = appointment.episode
+    responses = words.for_appointments([appointment.pk]).get(appointment.pk, [])
+    if responses:
+        log_event("care.responses.read", obj=appointment, data={"responses": len(responses)})
+    answered = {r.instrument for r in responses}
+    expected = before_instruments(appointment, episode.goals.count())
+    next_appointment = (
+        episode.appointments.filter(attendance=Attendance.SCHEDULED, scheduled_at__gte=now)
+        .exclude(pk=appointment.pk)
+        .order_by("scheduled_at")
+        .only("pk", "session_number", "scheduled_at")
+        .first()
+    )
+    links = CheckinLink.objects.filter(appointment=appointment).order_by("-created_at")
+    return {
+        "appointment": appointment,
+        "episode": episode,
+        "form": form,
+        "can_change": can_change,
+        "before": [r for r in responses if r.part == "before"],
+        "after": [r for r in responses if r.part == "after"],
+        "before_missing": [words.title_of(i) for i in expected if i not in answered],
+        "after_missing": "checkin" not in answered,
+        "link_states": sending.link_states(links, now),
+        "email_problem": sending.why_not_email(episode.client),
+        "link_form": LinkForm(),
+        "link_hours": ClinicSettings.load().checkin_link_hours,
+        "next_appointment": next_appointment,
+    }
+
+
 def _save_session(
-    user: User, appointment: Appointment, attendance: str, form: InstrumentForm | None
+    user: User, appointment: Appointment, form: SessionForm, existing: Response | None
 ) -> None:
+    attendance = form.cleaned_data["attendance"]
     if appointment.attendance != attendance:
         appointment.attendance = attendance
         appointment.attendance_recorded_at = timezone.now()
         appointment.save(update_fields=["attendance", "attendance_recorded_at"])
-    if form is not None:
-        existing = Response.objects.filter(
-            appointment=appointment, instrument=THERAPIST_RATING, respondent=Respondent.THERAPIST
-        ).first()
-        if existing is not None:
-            update_therapist_rating(existing, form.answers, user)
-        else:
-            record_response(
-                episode=appointment.episode,
-                appointment=appointment,
-                instrument_id=THERAPIST_RATING,
-                answers=form.answers,
-                respondent=Respondent.THERAPIST,
-                source=ResponseSource.THERAPIST,
-                submitted_by=user,
-            )
-    schedule_recompute(appointment.episode_id)
+    answers = form.answers
+    if not answers:
+        return
+    if existing is not None:
+        update_therapist_rating(existing, answers, user)
+    else:
+        record_response(
+            episode=appointment.episode,
+            appointment=appointment,
+            instrument_id=THERAPIST_RATING,
+            answers=answers,
+            respondent=Respondent.THERAPIST,
+            source=ResponseSource.THERAPIST,
+            submitted_by=user,
+        )
 
 
+def _bad_link_form(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+    messages.error(request, _("That page had expired. Press the button again."))
+    return redirect("appointment_detail", pk=appointment.pk)
+
+
+@never_cache
 @login_required
 @require_POST
 def create_checkin_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """A fresh link shown once, as text (with a copy button) and as a QR code for the room."""
     user = _user(request)
-    appointment = _appointment_or_404(user, pk)
-    if not access.is_own_episode(user, appointment.episode):
-        raise Http404
-    link, token = create_link(appointment, created_by=user)
-    url = settings.SITE_URL + reverse("checkin_landing", args=[token])
+    appointment = _own_appointment_or_404(user, pk)
+    form = LinkForm(request.POST)
+    if not form.is_valid():
+        return _bad_link_form(request, appointment)
+    page = reverse("appointment_detail", args=[appointment.pk])
+    with transaction.atomic():
+        if once.claim(form, user, "checkin.link.create") is not None:
+            # The token of the first press was shown to that request only; it cannot be shown again.
+            messages.info(request, _("That link was already created. Make a new link to see one."))
+            return redirect(page)
+        link, token = sending.fresh_link(appointment, user)
+        once.remember(form, page)
+    # The address this server was reached on, so that the link works from where the therapist is.
+    url = request.build_absolute_uri(reverse("checkin_landing", args=[token]))
     qr = segno.make(url, error="m").svg_inline(
         scale=5, dark="#1d2327", title="Check-in link QR code"
     )
-    log_event("checkin.link.created", obj=link, client_id=appointment.episode.client_id)
-    response = render(
+    # The token is shown once and never stored: never_cache keeps it out of any cache.
+    return render(
         request,
         "care/checkin_link.html",
         {"appointment": appointment, "link": link, "url": url, "qr_svg": qr},
     )
-    # The token is shown once and never stored: keep it out of any cache.
-    response["Cache-Control"] = "no-store"
-    return response
 
 
+@never_cache
 @login_required
 @require_POST
-def book_appointment(request: HttpRequest, pk: int) -> HttpResponse:
-    """Book the episode's next session (the full scheduling workspace is a later piece of work)."""
+def send_checkin_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Email a fresh link to the client, only with their consent and an address on file."""
     user = _user(request)
-    episode = access.get_episode_or_404(user, pk)
-    if not access.is_own_episode(user, episode) or not episode.is_active:
-        raise Http404
-    raw = request.POST.get("scheduled_at", "")
+    appointment = _own_appointment_or_404(user, pk)
+    page = reverse("appointment_detail", args=[appointment.pk])
+    form = LinkForm(request.POST)
+    if not form.is_valid():
+        return _bad_link_form(request, appointment)
+    problem = sending.why_not_email(appointment.episode.client)
+    if problem:
+        messages.error(request, problem)
+        return redirect(page)
     try:
-        when = timezone.make_aware(datetime.fromisoformat(raw)) if raw else None
-    except ValueError:
-        when = None
-    if when is None:
-        messages.error(request, "Give a date and time for the next session.")
-    else:
         with transaction.atomic():
-            last = episode.appointments.aggregate(n=Max("session_number"))["n"] or 0
-            appointment = Appointment.objects.create(
-                episode=episode, scheduled_at=when, session_number=last + 1
+            if once.claim(form, user, "checkin.link.send") is not None:
+                messages.info(request, _("That link was already sent."))
+                return redirect(page)
+            sending.send_link(
+                appointment,
+                user,
+                lambda token: request.build_absolute_uri(reverse("checkin_landing", args=[token])),
             )
-        messages.success(
-            request, f"Session {appointment.session_number} booked for {when:%a %d %b %Y, %H:%M}."
+            once.remember(form, page)
+    except (smtplib.SMTPException, OSError):
+        # The new link rolled back with the error. No detail here: it may carry the address.
+        messages.error(
+            request,
+            _(
+                "The email could not be sent (the mail server did not accept it), so no new link "
+                "was made. Try again later, or copy the link instead."
+            ),
         )
-    return redirect("client_detail", code=episode.client.code)
+        return redirect(page)
+    messages.success(
+        request,
+        _(
+            "A new check-in link was emailed to the client. Earlier links they had not opened "
+            "no longer work."
+        ),
+    )
+    return redirect(page)

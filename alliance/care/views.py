@@ -9,13 +9,15 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from alliance.accounts.audit import log_clients_viewed, log_event
 from alliance.accounts.models import Supervision, User
-from alliance.care import access, charts, presenters, queries
+from alliance.care import access, brief, journal, presenters, queries, words
 from alliance.care.alert_views import CLOSE_REASONS, actions_for
-from alliance.care.models import AlertNote, Appointment, Episode, Goal, Response
+from alliance.care.caseload_forms import CaseloadFilterForm
+from alliance.care.models import AlertNote, Appointment, Client, Episode, Goal, Response
 
 
 def _user(request: HttpRequest) -> User:
@@ -39,25 +41,35 @@ def _status_param(request: HttpRequest) -> str:
 
 
 @login_required
+@never_cache
 @require_GET
 def caseload(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not user.is_clinician:
         raise Http404
-    status = _status_param(request)
+    form = CaseloadFilterForm(request.GET)
+    filters = form.filters()
     own = access.episodes_visible_to(user).filter(therapist=user)
-    episodes = list(queries.caseload(own, status))
-    rows = presenters.caseload_rows(episodes)
-    attention = list(
-        queries.needs_attention(
-            access.alerts_visible_to(user).filter(episode__in=own.filter(status="active"))
-        )
+    episodes = list(queries.caseload(own, filters=filters))
+    groups = queries.attention_by_client(
+        access.alerts_visible_to(user).filter(episode__in=own.filter(status="active"))
     )
-    log_clients_viewed("care.caseload.viewed", [e["client_id"] for e in episodes])
+    names = dict(
+        Client.objects.filter(pk__in=[g.client_id for g in groups]).values_list("pk", "name")
+    )
+    shown = dict.fromkeys([*(g.client_id for g in groups), *(e["client_id"] for e in episodes)])
+    log_clients_viewed("care.caseload.viewed", list(shown))
     return render(
         request,
         "care/caseload.html",
-        {"episodes": rows, "status": status, "attention": attention},
+        {
+            "episodes": presenters.caseload_rows(episodes),
+            "status": filters.status,
+            "form": form,
+            "filtered": filters.with_alerts or filters.no_checkin_this_week or filters.ending_soon,
+            "filter_query": form.query_without_status(),
+            "attention": presenters.attention_rows(groups, names),
+        },
     )
 
 
@@ -102,6 +114,8 @@ def supervision(request: HttpRequest) -> HttpResponse:
 # Resolved alerts are history: the latest are shown in full, the rest counted (the audit trail and the
 # FHIR export keep everything). Reading and rendering two years of them made the page slow.
 PAST_ALERTS_SHOWN = 10
+# Check-ins whose written answers the client page shows ("In their own words").
+OWN_WORDS_SHOWN = 5
 
 
 @login_required
@@ -169,6 +183,11 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
         .order_by("-started_on")
     )
     log_event("care.client.viewed", obj=client)
+    # The client's own words near the top, recent ones only (client_words lists them all): reading
+    # two years of encrypted answers for this page would cost more than the rest of it.
+    own_words = words.comments([e.pk for e in episodes], limit=OWN_WORDS_SHOWN)
+    if own_words:
+        log_event("care.responses.read", obj=client, data={"open_answers": len(own_words)})
     return render(
         request,
         "care/client_detail.html",
@@ -176,76 +195,29 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
             "client": client,
             "panels": [_panel(user, episode) for episode in episodes],
             "can_change": any(access.is_own_episode(user, e) for e in episodes),
+            # Intake entry points: a returning client's next episode, by their therapist or by a
+            # supervisor for a supervisee (alliance.care.intake_views checks it again).
+            "has_active_episode": any(e.is_active for e in episodes),
+            "can_start_episode": user.is_supervisor
+            or any(access.is_own_episode(user, e) for e in episodes),
             "reasons": CLOSE_REASONS,
+            "own_words": own_words,
+            "next_brief": brief.next_scheduled(episodes),
+            # The reflection journal: reactions in words, sessions awaiting a reflection, and the
+            # supervision suggestion when strong reactions recur (alliance.alerts.reactions).
+            "supervision_prompts": journal.annotate_client_page(user, episodes),
         },
     )
 
 
 def _panel(user: User, episode: Episode) -> dict[str, Any]:
+    # The charts load on their own (progress_views.episode_charts): drawing them took longer than
+    # the rest of this page, which must stay within its budget for every client, not just cached ones.
     sessions = presenters.session_rows(episode)
     return {
         "episode": episode,
         "sessions": sessions,
-        "charts": _charts(sessions),
         "open_alerts": [(a, actions_for(user, a)) for a in episode.open_alert_list],  # type: ignore[attr-defined]
         "past_alerts": [(a, actions_for(user, a)) for a in episode.past_alert_list],  # type: ignore[attr-defined]
         "past_count": episode.past_alert_count,  # type: ignore[attr-defined]
     }
-
-
-def _series(rows: list[presenters.SessionRow], key: str) -> list[tuple[int, float]]:
-    return [(row.number, row.values[key]) for row in rows if key in row.values]
-
-
-def _charts(rows: list[presenters.SessionRow]) -> list[dict[str, Any]]:
-    """Symptoms (PHQ-9, GAD-7 with their caseness cut-offs) and the relationship (client vs therapist)."""
-    sessions = max((row.number for row in rows), default=1)
-    symptom_lines = [
-        charts.Line("PHQ-9", "#0b5f73", _series(rows, "phq9")),
-        charts.Line("GAD-7", "#7a4fb0", _series(rows, "gad7"), dashed=True),
-    ]
-    relation_lines = [
-        charts.Line("Client check-in", "#0b5f73", _series(rows, "checkin")),
-        charts.Line("Therapist rating", "#b35900", _series(rows, "therapist"), dashed=True),
-    ]
-    made = []
-    if any(line.points for line in symptom_lines):
-        made.append(
-            {
-                "title": "Symptoms by session (lower is better)",
-                "svg": charts.line_chart(
-                    "Symptoms by session",
-                    symptom_lines,
-                    top=27,
-                    sessions=sessions,
-                    references=[charts.Reference("PHQ-9 caseness 10", 10)],
-                    summary=_summary(symptom_lines),
-                ),
-                "legend": charts.legend(symptom_lines),
-            }
-        )
-    if any(line.points for line in relation_lines):
-        made.append(
-            {
-                "title": "The relationship by session (0 to 10, higher is better)",
-                "svg": charts.line_chart(
-                    "Relationship check-in by session",
-                    relation_lines,
-                    top=10,
-                    sessions=sessions,
-                    summary=_summary(relation_lines),
-                ),
-                "legend": charts.legend(relation_lines),
-            }
-        )
-    return made
-
-
-def _summary(lines: list[charts.Line]) -> str:
-    parts = [
-        f"{line.label} from {line.points[0][1]:g} at session {line.points[0][0]} to "
-        f"{line.points[-1][1]:g} at session {line.points[-1][0]}"
-        for line in lines
-        if line.points
-    ]
-    return "; ".join(parts) + ". The sessions table below has every value."

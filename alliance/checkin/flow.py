@@ -8,8 +8,6 @@ from alliance.care.models import Appointment, Respondent, Response
 
 CHECKIN = "checkin"
 GBO = "gbo"
-# Goal-Based Outcomes are rated at the first session and every fourth after it (1, 5, 9, ...).
-GBO_EVERY = 4
 
 
 @dataclass(frozen=True)
@@ -19,9 +17,16 @@ class Step:
     done: bool
 
 
+def gbo_due(session_number: int, every: int) -> bool:
+    """Goal-Based Outcomes are rated at the first session and every `every` sessions after it
+    (1, 5, 9 ... when every is 4, the default); 0 means never (the episode's plan, Episode.gbo_every)."""
+    return every > 0 and session_number >= 1 and (session_number - 1) % every == 0
+
+
 def before_instruments(appointment: Appointment, goal_count: int) -> list[str]:
-    instruments = [i for i in appointment.episode.outcome_instruments if i != GBO]
-    if goal_count and (appointment.session_number - 1) % GBO_EVERY == 0:
+    episode = appointment.episode
+    instruments = [i for i in episode.outcome_instruments if i != GBO]
+    if goal_count and gbo_due(appointment.session_number, episode.gbo_every):
         instruments.append(GBO)
     return instruments
 

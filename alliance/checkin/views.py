@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,15 +24,18 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import get_usage
 
 from alliance.accounts.audit import log_event
-from alliance.care import notify
-from alliance.care.alert_sync import raise_risk_alerts, schedule_recompute
+from alliance.care import notify, progress
+from alliance.care.alert_sync import raise_risk_alerts
 from alliance.care.models import ClinicSettings, Goal, Respondent, ResponseSource
 from alliance.care.responses import record_response
+from alliance.care.tasks import schedule_recompute
 from alliance.checkin import flow
+from alliance.checkin.concern_form import ConcernForm
 from alliance.checkin.copy import DEFAULT_CRISIS_RESOURCES, LANGUAGE_NAMES, LANGUAGES, copy_for
 from alliance.checkin.forms import InstrumentForm
 from alliance.checkin.links import LinkProblem, resolve
 from alliance.checkin.models import CheckinLink, Concern
+from alliance.core import once
 from alliance.measures import UnknownInstrument, get_instrument
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,8 @@ TOKEN_FAILURE_RATE = getattr(settings, "CHECKIN_TOKEN_FAILURE_RATE", "20/h")
 
 
 def _language(request: HttpRequest, link: CheckinLink | None) -> str:
+    # Read by hand on purpose: the language switch is a link (?lang=es) on every page, checked against
+    # LANGUAGES, and must work before any form is built (error pages included).
     asked = request.GET.get("lang") or request.POST.get("lang")
     if asked in LANGUAGES:
         return str(asked)
@@ -88,6 +93,8 @@ def _started_field() -> str:
 
 
 def _started_at(request: HttpRequest) -> datetime | None:
+    # Read by hand on purpose: the signed start time decides whether the link still opens, before the
+    # page's form exists; anything but a valid signature counts as absent.
     value = request.POST.get("started", "")
     try:
         return datetime.fromisoformat(signing.TimestampSigner(salt=STARTED_SALT).unsign(value))
@@ -265,7 +272,14 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     link = opened
     lang = _language(request, link)
     steps = _steps(link, _goal_context(link))
-    context = {"token": token, "remaining": _titled([s for s in steps if not s.done], lang)}
+    context = {
+        "token": token,
+        "remaining": _titled([s for s in steps if not s.done], lang),
+        # The client's own progress view (alliance.checkin.progress_views), when the clinic allows it.
+        "progress_link": progress.copy_for(lang)["thanks_link"]
+        if ClinicSettings.load().share_progress_with_clients
+        else "",
+    }
     return _page(request, "checkin/thanks.html", lang, context)
 
 
@@ -277,6 +291,7 @@ def support(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(opened, HttpResponse):
         return opened
     lang = _language(request, opened)
+    # Read by hand on purpose: only compared with the link's own steps, never stored or shown.
     next_instrument = request.GET.get("next", "")
     steps = _steps(opened, _goal_context(opened))
     next_step = next((s for s in steps if s.instrument == next_instrument and not s.done), None)
@@ -294,43 +309,47 @@ def concern(request: HttpRequest, token: str) -> HttpResponse:
         return opened
     link = opened
     lang = _language(request, link)
-    copy = copy_for(lang)
-    text = request.POST.get("text", "").strip()[:4000]
-    values = {
-        "text": text,
-        "feels_unsafe": request.POST.get("feels_unsafe") == "on",
-        "wants_contact": request.POST.get("wants_contact") == "on",
-        "contact": request.POST.get("contact", "").strip()[:200],
-    }
-    error = ""
-    problem = ""
-    if request.method == "POST":
-        if not text and not values["feels_unsafe"]:
-            error = copy["concern_required"]
-        else:
-            try:
-                raised = Concern.objects.create(
-                    episode=link.appointment.episode,
-                    link=link,
-                    text=text,
-                    feels_unsafe=bool(values["feels_unsafe"]),
-                    wants_contact=bool(values["wants_contact"]),
-                    contact=str(values["contact"]),
-                )
-            except DatabaseError:
-                logger.exception("Could not store a concern")
-                problem = "error_saving"
-            else:
-                notify.concern_raised(raised)
+    required = copy_for(lang)["concern_required"]
+    if request.method != "POST":
+        return _concern_page(request, token, lang, ConcernForm(required_message=required))
+    form = ConcernForm(request.POST, required_message=required)
+    if not form.is_valid():
+        return _concern_page(request, token, lang, form, status=400)
+    data = form.cleaned_data
+    try:
+        with transaction.atomic():
+            # A repeat (double tap, resent request) of a stored concern stores and emails nothing.
+            repeat = data["submission_id"] is not None and (
+                once.claim(form, None, "checkin.concern") is not None
+            )
+            if repeat:
                 return _page(request, "checkin/concern_thanks.html", lang, {"token": token})
-    context = {
-        "token": token,
-        "values": values,
-        "error": error,
-        "problem": problem,
-        "started": _started_field(),
-    }
-    status = 400 if error else 503 if problem else 200
+            raised = Concern.objects.create(
+                episode=link.appointment.episode,
+                link=link,
+                text=data["text"],
+                feels_unsafe=data["feels_unsafe"],
+                wants_contact=data["wants_contact"],
+                contact=data["contact"],
+            )
+    except DatabaseError:
+        logger.exception("Could not store a concern")
+        return _concern_page(request, token, lang, form, problem="error_saving", status=503)
+    notify.concern_raised(raised)
+    return _page(request, "checkin/concern_thanks.html", lang, {"token": token})
+
+
+def _concern_page(
+    request: HttpRequest,
+    token: str,
+    lang: str,
+    form: ConcernForm,
+    *,
+    problem: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The concern form, re-shown with everything the client wrote whatever went wrong."""
+    context = {"token": token, "form": form, "problem": problem, "started": _started_field()}
     return _page(request, "checkin/concern.html", lang, context, status=status)
 
 
@@ -348,14 +367,13 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return opened
     lang = _language(request, opened)
     if match.url_name == "checkin_concern":
-        values = {"text": request.POST.get("text", ""), "contact": request.POST.get("contact", "")}
-        context = {
-            "token": token,
-            "values": values,
-            "problem": "error_session",
-            "started": _started_field(),
-        }
-        return _page(request, "checkin/concern.html", lang, context, status=403)
+        # Not validated: nothing is stored on this path, the form only carries the answers back.
+        concern_form = ConcernForm(
+            request.POST, required_message=copy_for(lang)["concern_required"]
+        )
+        return _concern_page(
+            request, token, lang, concern_form, problem="error_session", status=403
+        )
     instrument = get_instrument(str(match.kwargs["instrument_id"]))
     form = InstrumentForm(instrument, lang, copy_for(lang), request.POST, _goal_context(opened))
     return _render_form(request, token, lang, form, problem="error_session", status=403)

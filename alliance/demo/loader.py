@@ -172,6 +172,7 @@ def load_clinic(clinic: SimClinic, password: str = DEMO_PASSWORD) -> LoadSummary
                 appointment=row,
                 therapist=episode.therapist,
                 text=sim.reflection,
+                reactions=sim.reflection_reactions,
                 shared_with_supervisor=sim.reflection_shared,
                 created_at=sim.scheduled_at,
             )

@@ -266,6 +266,8 @@ class SimAppointment:
             session, or None (only on some attended sessions).
         reflection_shared: whether the therapist shared the reflection with their
             supervisor (False when there is no reflection).
+        reflection_reactions: the reactions the reflection records, by code, with
+            their intensity 1-3 (empty when there is no reflection).
     """
 
     number: int
@@ -274,6 +276,8 @@ class SimAppointment:
     responses: list[SimResponse]
     reflection: str | None = None
     reflection_shared: bool = False
+    # The reactions checklist of the reflection (code -> intensity 1-3), fitting its text.
+    reflection_reactions: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -728,9 +732,9 @@ class _EpisodeSimulator:
         self.momentum = 0.5 * self.momentum - WITHIN_ALLIANCE_EFFECT * deviation
         self.residual *= 0.85
         self.boost *= 0.7
-        reflection, shared = self._reflection(ruptured_now, risk_now, phq_total)
+        reflection, shared, reactions = self._reflection(ruptured_now, risk_now, phq_total)
         self.appointments.append(
-            SimAppointment(self.number, at, "attended", responses, reflection, shared)
+            SimAppointment(self.number, at, "attended", responses, reflection, shared, reactions)
         )
         self.missed_since_session = 0
 
@@ -937,8 +941,9 @@ class _EpisodeSimulator:
 
     def _reflection(
         self, ruptured_now: bool, risk_now: bool, phq_total: int | None
-    ) -> tuple[str | None, bool]:
-        """Occasional first-person therapist reflection, likelier after hard moments."""
+    ) -> tuple[str | None, bool, dict[str, int]]:
+        """Occasional first-person therapist reflection, likelier after hard moments, with the
+        reactions its text describes."""
         rng = self.rng
         context: texts.ReflectionContext
         if ruptured_now:
@@ -956,9 +961,10 @@ class _EpisodeSimulator:
         else:
             context, chance = "general", 0.035
         if rng.random() >= chance:
-            return None, False
+            return None, False, {}
         shared = rng.random() < (0.6 if context in ("rupture", "risk") else 0.4)
-        return texts.reflection_text(rng, context, self.client.first_name), shared
+        text = texts.reflection_text(rng, context, self.client.first_name)
+        return text, shared, texts.reflection_reactions(context, text, self.client.first_name)
 
     # ----------------------------------------------------------------- output
 

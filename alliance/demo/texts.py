@@ -250,6 +250,46 @@ REFLECTION_OPENERS: dict[ReflectionContext, tuple[str, ...]] = {
     ),
 }
 
+# The reactions each opener describes (code -> intensity 1-3, alliance.alerts.reactions), in the
+# order of REFLECTION_OPENERS, so that the demo's checklists say what its texts say.
+REFLECTION_REACTIONS: dict[ReflectionContext, tuple[dict[str, int], ...]] = {
+    "rupture": (
+        {"frustrated": 3, "anxious": 1},
+        {"anxious": 2},
+        {"protective": 3, "anxious": 2},
+        {"frustrated": 3, "helpless": 2},
+        {"irritated": 2, "helpless": 2},
+    ),
+    "risk": (
+        {"anxious": 3},
+        {"anxious": 3, "protective": 2},
+        {"anxious": 3, "helpless": 2},
+    ),
+    "deterioration": (
+        {"helpless": 3},
+        {"anxious": 2, "helpless": 3},
+        {"helpless": 3, "frustrated": 1},
+    ),
+    "missed": (
+        {"bored": 2, "anxious": 1},
+        {"anxious": 1, "protective": 2},
+        {"irritated": 3},
+    ),
+    "progress": (
+        {"moved": 3, "hopeful": 2},
+        {"hopeful": 2, "overinvolved": 3},
+        {"moved": 2, "hopeful": 2, "overinvolved": 3},
+    ),
+    "general": (
+        {"protective": 3},
+        {"bored": 3},
+        {"overinvolved": 2},
+        {"overinvolved": 1},
+        {"overinvolved": 3},
+        {"bored": 2},
+    ),
+}
+
 SUPERVISION_QUESTIONS: dict[ReflectionContext, tuple[str, ...]] = {
     "rupture": (
         "For supervision: how do I bring this back without making it about me?",
@@ -303,3 +343,13 @@ def reflection_text(rng: random.Random, context: ReflectionContext, name: str) -
     if rng.random() < 0.6:
         text = f"{text} {rng.choice(SUPERVISION_QUESTIONS[context])}"
     return text.format(name=name)
+
+
+def reflection_reactions(context: ReflectionContext, text: str, name: str) -> dict[str, int]:
+    """The reactions of the opener `text` starts with (reflection_text's output); no randomness, so
+    adding them changes nothing else the simulation draws."""
+    openers = zip(REFLECTION_OPENERS[context], REFLECTION_REACTIONS[context], strict=True)
+    for opener, reactions in openers:
+        if text.startswith(opener.format(name=name)):
+            return dict(reactions)
+    return {}

@@ -1,7 +1,7 @@
 """NHS Talking Therapies (formerly IAPT) outcome flags for one episode.
 
-Definitions follow shared/CLINICAL.md. Every number or combination rule is
-a named module-level constant; the ones CLINICAL.md marks UNVERIFIED say so
+Definitions follow docs/clinical.md#nhs-talking-therapies-definitions. Every number or combination rule is
+a named module-level constant; the ones docs/clinical.md marks UNVERIFIED say so
 and are listed in docs/measures.md.
 
 Which scores are compared ("first" and "last")
@@ -35,13 +35,13 @@ GAD7_CASENESS = 8  # a case at GAD-7 >= 8
 MIN_ATTENDED_FOR_FINISHED = 2  # finished a course: >= 2 attended treatment appointments
 PHQ9_RELIABLE_IMPROVEMENT = 6  # PHQ-9 falls by >= 6
 GAD7_RELIABLE_IMPROVEMENT = 4  # GAD-7 falls by >= 4
-# UNVERIFIED (CLINICAL.md): deterioration thresholds assumed to mirror improvement.
+# UNVERIFIED (docs/clinical.md): deterioration thresholds assumed to mirror improvement.
 PHQ9_RELIABLE_DETERIORATION = 6
 GAD7_RELIABLE_DETERIORATION = 4
-# UNVERIFIED (CLINICAL.md): reliable improvement also requires that neither
+# UNVERIFIED (docs/clinical.md): reliable improvement also requires that neither
 # measure reliably deteriorates.
 IMPROVEMENT_REQUIRES_NO_DETERIORATION = True
-# UNVERIFIED: CLINICAL.md states deterioration as "PHQ-9 rises >= 6 or GAD-7
+# UNVERIFIED: docs/clinical.md states deterioration as "PHQ-9 rises >= 6 or GAD-7
 # rises >= 4" with no exclusion, so a mixed episode (one measure reliably
 # better, the other reliably worse) counts as deteriorated and not improved.
 # That errs on the side of showing deterioration.

@@ -51,6 +51,6 @@ def render_pdf(document: str, data: Mapping[str, Any], *, at: datetime | None = 
 def pdf_response(pdf: bytes, filename: str) -> HttpResponse:
     """A download that no cache keeps (these documents carry client data)."""
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
     response["Cache-Control"] = "no-store"
     return response

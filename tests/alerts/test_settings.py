@@ -27,10 +27,10 @@ def test_every_setting_has_a_source_and_help():
         assert info.source.strip(), info.name
         assert info.help.strip(), info.name
     unverified = {i.name for i in infos if i.unverified}
-    # Project defaults are labelled as such; the CLINICAL.md defaults are not.
+    # Project defaults are labelled as such; the docs/clinical.md defaults are not.
     assert {"rupture_min_drop", "rupture_floor", "gap_min_points"} <= unverified
     assert "rupture_k" not in unverified
-    assert "reliable_deterioration" in unverified  # CLINICAL.md marks the mirror UNVERIFIED
+    assert "reliable_deterioration" in unverified  # docs/clinical.md marks the mirror UNVERIFIED
 
 
 def test_round_trip_through_json():

@@ -70,6 +70,7 @@ def test_session_recorded_in_one_form(
     shots.take(desktop, "session-form")
     assert_accessible(desktop)
     desktop.get_by_role("button", name="Save session").click()
-    desktop.wait_for_url(f"**/clients/{episode.client.code}/")
+    # An attended session goes on to its reflection.
+    desktop.wait_for_url(f"**/appointments/{appointment.pk}/reflection/")
     rating = Response.objects.get(respondent=Respondent.THERAPIST)
     assert rating.total == 9 and Appointment.objects.get(pk=appointment.pk).attendance == "attended"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core import mail
 from django.test import Client as HttpClient
 from django.urls import reverse
@@ -50,7 +52,12 @@ def test_concern_reaches_supervisor_and_administrator_but_not_the_therapist(visi
     supervisor.force_login(User.objects.get(email="supervisor@clinic.test"))
     detail = supervisor.get(reverse("concern_detail", args=[concern.pk])).content.decode()
     assert "comments about my weight" in detail and "feel unsafe" in detail
-    supervisor.post(reverse("concern_update", args=[concern.pk]), {"status": "in_hand"})
+    submission_id = re.search(r'name="submission_id" value="([^"]+)"', detail)
+    assert submission_id
+    supervisor.post(
+        reverse("concern_update", args=[concern.pk]),
+        {"status": "in_hand", "submission_id": submission_id.group(1)},
+    )
     concern.refresh_from_db()
     assert concern.status == "in_hand"
 

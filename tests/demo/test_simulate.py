@@ -187,7 +187,7 @@ def rupture_share(clinic: SimClinic) -> float:
 def repairs(clinic: SimClinic) -> list[tuple[bool, bool]]:
     """(repaired by the rule on the answers, repaired per ground truth) per rupture.
 
-    Rule (CLINICAL.md default, m = 2): the check-in total returns to at least its
+    Rule (docs/clinical.md default, m = 2): the check-in total returns to at least its
     pre-drop level (the last check-in before the rupture) within the next two
     check-ins after it.
     """

@@ -1,4 +1,4 @@
-"""Jacobson-Truax reliable change and cut-offs; worked checks from CLINICAL.md."""
+"""Jacobson-Truax reliable change and cut-offs; worked checks from docs/clinical.md."""
 
 from __future__ import annotations
 

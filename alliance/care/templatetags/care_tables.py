@@ -6,12 +6,14 @@ overhead: at 200 caseload rows the template loop alone was a quarter of the page
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from alliance.care.models import AlertSeverity
 from alliance.care.presenters import CaseloadRow, SessionRow
 
 register = template.Library()
@@ -19,15 +21,35 @@ register = template.Library()
 _DASH = "\u2013"  # an en dash for "no score yet"
 
 
+_SEVERITY_LABELS = dict(AlertSeverity.choices)
+
+
+def severity_badge(severity: str) -> SafeString:
+    """The severity as a word, and for urgent an icon and a heavier badge too, so that urgent
+    differs from red without relying on colour."""
+    label = _SEVERITY_LABELS.get(severity, severity)
+    if severity == "urgent":
+        return format_html(
+            '<span class="sev sev-urgent"><span aria-hidden="true">⚠ </span>{}</span>', label
+        )
+    return format_html('<span class="sev sev-{}">{}</span>', severity, label)
+
+
 def _alerts_cell(row: CaseloadRow) -> SafeString:
-    high = (
-        format_html('<span class="pill pill-urgent">{} high</span> ', row.urgent_alerts)
-        if row.urgent_alerts
-        else ""
-    )
-    if row.open_alerts:
-        return format_html('{}<span class="pill pill-alert">{} open</span>', high, row.open_alerts)
-    return format_html("{}none", high)
+    if not row.open_alerts:
+        return format_html("{}", "none")
+    return format_html("{} {} open", severity_badge(row.top_severity), row.open_alerts)
+
+
+@register.simple_tag(name="severity_badge")
+def severity_badge_tag(severity: str) -> SafeString:
+    return severity_badge(severity)
+
+
+@register.simple_tag
+def once_field() -> SafeString:
+    """A fresh submission id for a hand-written form (see alliance.core.once)."""
+    return format_html('<input type="hidden" name="submission_id" value="{}">', uuid.uuid4())
 
 
 @register.simple_tag

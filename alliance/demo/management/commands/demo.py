@@ -1,4 +1,5 @@
-"""`alliance demo`: a believable clinic on SQLite, then the app on http://127.0.0.1:8000.
+"""`alliance demo`: a believable clinic on SQLite, then the app (on http://127.0.0.1:8000 unless --bind
+says otherwise; the address printed is the one it binds to).
 
 The first run generates the clinic (seeded, so every newcomer sees the same one, dated up to today);
 later runs reuse it. Every run prints the demo logins and a fresh, working check-in link.
@@ -25,10 +26,25 @@ from alliance.demo.loader import DEMO_PASSWORD, load_clinic, settle_demo_history
 from alliance.demo.simulate import simulate_clinic
 
 DEMO_SEED = 2026
+GUNICORN_DEFAULT_PORT = "8000"
+
+
+def browsable_url(bind: str) -> str:
+    """The address to open for a gunicorn --bind value: "0.0.0.0:8080" listens everywhere, and is
+    opened as http://127.0.0.1:8080; a bare host gets gunicorn's default port."""
+    if bind.startswith(("unix:", "fd://")):
+        return ""
+    host, sep, port = bind.rpartition(":")
+    if not sep or not port.isdigit():
+        host, port = bind, GUNICORN_DEFAULT_PORT
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(host, host)  # noqa: S104
+    return f"http://{host}:{port}"
 
 
 class Command(BaseCommand):
-    help = "Load the demo clinic (first run) and start Alliance on http://127.0.0.1:8000."
+    help = (
+        "Load the demo clinic (first run) and start Alliance (by default on http://127.0.0.1:8000)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -53,6 +69,9 @@ class Command(BaseCommand):
             self._load(options)
         self._print_welcome(options["bind"])
         if not options["no_serve"]:
+            # Links made outside a request (emails from jobs) use SITE_URL: point it where we listen.
+            if url := browsable_url(options["bind"]):
+                os.environ.setdefault("ALLIANCE_SITE_URL", url)
             code = serve(options["bind"], workers=2, with_worker=True)
             if code:
                 raise SystemExit(code)
@@ -105,8 +124,9 @@ class Command(BaseCommand):
         )
         if appointment is None:
             return "(no upcoming appointment to make a link for)"
+        base = browsable_url(bind) or settings.SITE_URL
         _, token = create_link(appointment)
-        return f"http://{bind}{reverse('checkin_landing', args=[token])}"
+        return f"{base}{reverse('checkin_landing', args=[token])}"
 
     def _print_welcome(self, bind: str) -> None:
         people = list(User.objects.order_by("role", "pk"))
@@ -115,7 +135,8 @@ class Command(BaseCommand):
             "",
             "  Alliance demo clinic (demo data and demo passwords only: never use them for real clients)",
             "",
-            f"  Open http://{bind}/ and sign in with one of these (password: {DEMO_PASSWORD}):",
+            f"  Open {browsable_url(bind) or bind}/ and sign in with one of these "
+            f"(password: {DEMO_PASSWORD}):",
         ]
         for user in people:
             lines.append(f"    {user.email:<{width}}  {Role(user.role).label}")

@@ -1,0 +1,320 @@
+"""Ending an episode well, and its termination summaries.
+
+Ending sets the status, the end date and the reason together (the model's `episode_end_is_complete`
+constraint), cancels the sessions still booked after the end and revokes their check-in links, so a
+client never receives a link for a session that will not happen. Before that, the ending page prompts
+for final measures: the last attended session should have an outcome measure.
+
+The summaries come in two versions: for the record (scores, reliable change, the NHS Talking Therapies
+outcome, goals, the relationship over time, ruptures and repairs, attendance) and for the client (plain
+words, their own goals and chart, what client and therapist learned together; alliance.care.progress).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from alliance.accounts.audit import log_event
+from alliance.care import charts, progress
+from alliance.care.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    Appointment,
+    Attendance,
+    EndReason,
+    Episode,
+    EpisodeStatus,
+    Goal,
+    Respondent,
+    Response,
+)
+from alliance.checkin.models import CheckinLink
+from alliance.measures import get_instrument, nhs
+from alliance.measures.change import threshold_change
+
+DASH = "\N{EN DASH}"
+
+
+@dataclass(frozen=True)
+class FinalMeasures:
+    """Whether the last attended session has an outcome measure, and where to get one."""
+
+    last_attended: Appointment | None
+    has_outcome: bool
+    next_scheduled: Appointment | None
+
+    @property
+    def missing(self) -> bool:
+        return not self.has_outcome
+
+    @property
+    def checkin_appointment(self) -> Appointment | None:
+        """The session page to send a last check-in from: the next booked session, else the last."""
+        return self.next_scheduled or self.last_attended
+
+
+def final_measures(episode: Episode) -> FinalMeasures:
+    appointments = Appointment.objects.filter(episode=episode)
+    last = appointments.filter(attendance=Attendance.ATTENDED).order_by("-session_number").first()
+    has_outcome = last is not None and (
+        Response.objects.filter(
+            appointment=last,
+            respondent=Respondent.CLIENT,
+            instrument__in=episode.outcome_instruments or charts.OUTCOMES,
+        ).exists()
+    )
+    upcoming = (
+        appointments.filter(attendance=Attendance.SCHEDULED, scheduled_at__gte=timezone.now())
+        .order_by("scheduled_at")
+        .first()
+    )
+    return FinalMeasures(last, has_outcome, upcoming)
+
+
+def remaining_appointments(episode: Episode, ended_on: date) -> Any:
+    """Sessions still booked after the ending: later than now, or after the end date."""
+    return Appointment.objects.filter(episode=episode, attendance=Attendance.SCHEDULED).filter(
+        Q(scheduled_at__gt=timezone.now()) | Q(scheduled_at__date__gt=ended_on)
+    )
+
+
+@dataclass(frozen=True)
+class Ended:
+    cancelled: int
+    revoked: int
+
+
+def end_episode(
+    episode: Episode, *, reason: str, ended_on: date, learned_together: str = ""
+) -> Ended:
+    """End the episode (call inside a transaction): cancel what is still booked, revoke its links."""
+    now = timezone.now()
+    remaining = remaining_appointments(episode, ended_on)
+    ids = list(remaining.values_list("pk", flat=True))
+    revoked = CheckinLink.objects.filter(appointment_id__in=ids, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    cancelled = Appointment.objects.filter(pk__in=ids).update(
+        attendance=Attendance.CANCELLED, attendance_recorded_at=now
+    )
+    episode.status = EpisodeStatus.ENDED
+    episode.ended_on = ended_on
+    episode.end_reason = reason
+    episode.learned_together = learned_together
+    episode.save(
+        update_fields=["status", "ended_on", "end_reason", "learned_together", "updated_at"]
+    )
+    log_event(
+        "care.episode.ended",
+        obj=episode,
+        data={"reason": reason, "cancelled_appointments": cancelled, "revoked_links": revoked},
+    )
+    return Ended(cancelled, revoked)
+
+
+def mark_final(appointment: Appointment) -> None:
+    """The client's check-in for this session also asks what they will take with them."""
+    Appointment.objects.filter(episode=appointment.episode_id, is_final=True).exclude(
+        pk=appointment.pk
+    ).update(is_final=False)
+    appointment.is_final = True
+    appointment.save(update_fields=["is_final"])
+    log_event("care.appointment.marked_final", obj=appointment)
+
+
+# --- termination summaries -------------------------------------------------------------------------
+
+
+def _n(value: float | None) -> str:
+    if value is None:
+        return DASH
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def _yes_no(value: bool | None) -> str:
+    return "not assessed" if value is None else "yes" if value else "no"
+
+
+def _day(value: date | None) -> str:
+    return f"{value.day} {value:%B %Y}" if value else ""
+
+
+def _attendance(episode: Episode) -> Counter[str]:
+    return Counter(Appointment.objects.filter(episode=episode).values_list("attendance", flat=True))
+
+
+def _measurements(episode: Episode) -> list[nhs.Measurement]:
+    rows = Response.objects.filter(
+        episode=episode, respondent=Respondent.CLIENT, instrument__in=charts.OUTCOMES
+    ).values_list("instrument", "total", "appointment__scheduled_at", "submitted_at")
+    return [
+        nhs.Measurement(timezone.localdate(when or submitted), instrument, float(total))
+        for instrument, total, when, submitted in rows
+        if total is not None
+    ]
+
+
+def record_data(episode: Episode) -> dict[str, Any]:
+    """Everything the record version of the termination summary prints (plain JSON for Typst)."""
+    data = charts.load([episode.pk])[episode.pk]
+    made = {c.key: c for c in charts.episode_charts(data, charts.clinic_models())}
+    counts = _attendance(episode)
+    attended = counts.get(Attendance.ATTENDED, 0)
+    scores = [["Measure", "Start", "End", "Change", "Reliable change", "Outcome"]]
+    for instrument in charts.OUTCOMES:
+        points = data.outcomes.get(instrument, ())
+        if not points:
+            continue
+        rules = get_instrument(instrument).rules
+        (n0, first), (n1, last) = points[0], points[-1]
+        threshold = rules.reliable_change.threshold if rules.reliable_change else None
+        outcome, reliable = "", ""
+        if threshold and len(points) > 1:
+            change = threshold_change(first, last, threshold, higher_is_better=False)
+            reliable = f"{'yes' if change.reliable else 'no'} (threshold {threshold:g})"
+            outcome = change.outcome
+        scores.append(
+            [
+                charts.words("en").get(instrument, instrument)
+                + f" ({progress.SHORT_NAMES[instrument]})",
+                f"{_n(first)} (session {n0})",
+                f"{_n(last)} (session {n1})",
+                f"{last - first:+g}" if len(points) > 1 else DASH,
+                reliable or DASH,
+                outcome or DASH,
+            ]
+        )
+    result = nhs.episode_outcome(_measurements(episode), attended, episode.client.code)
+    nhs_rows = [
+        ["NHS Talking Therapies", ""],
+        ["Finished a course (2+ attended)", _yes_no(result.finished_course)],
+        ["Case at start", _yes_no(result.case_at_start)],
+        ["Case at end", _yes_no(result.case_at_end)],
+        ["Recovery", _yes_no(result.recovery)],
+        ["Reliable improvement", _yes_no(result.reliable_improvement)],
+        ["Reliable deterioration", _yes_no(result.reliable_deterioration)],
+        ["Reliable recovery", _yes_no(result.reliable_recovery)],
+    ]
+    goals = progress.goal_progress(
+        list(Goal.objects.filter(episode=episode).order_by("number")), data, progress.copy_for("en")
+    )
+    goal_rows = [["Goal", "First rating", "Last rating"]] + [
+        [f"{g.number}. {g.description}", _n(g.first), _n(g.last)] for g in goals
+    ]
+    ruptures = [["Session", "Alert", "Severity", "Status"]] + [
+        [str(session or DASH), AlertKind(kind).label, severity, AlertStatus(status).label]
+        for session, kind, severity, status in Alert.objects.filter(episode=episode)
+        .order_by("created_at")
+        .values_list("session_number", "kind", "severity", "status")
+    ]
+    repaired = sum(1 for row in ruptures[1:] if row[3] == AlertStatus.REPAIRED.label)
+    sessions = [
+        ["Attended", str(attended)],
+        ["Late cancellations", str(counts.get(Attendance.LATE_CANCEL, 0))],
+        ["No-shows", str(counts.get(Attendance.NO_SHOW, 0))],
+        ["Cancelled with notice", str(counts.get(Attendance.CANCELLED, 0))],
+        ["Still scheduled", str(counts.get(Attendance.SCHEDULED, 0))],
+    ]
+    return {
+        "lang": "en",
+        "title": f"Ending summary for the record · {episode.client.code}",
+        "subtitle": _period(episode)
+        + f" · Therapist: {episode.therapist.display_name}"
+        + (f" · {EndReason(episode.end_reason).label}" if episode.end_reason else ""),
+        "footer": f"{episode.client.code} · for the clinical record · confidential",
+        "scores": scores,
+        "nhs": nhs_rows,
+        "nhs_note": result.note
+        + " Reliable deterioration thresholds and the improvement/deterioration combination rule "
+        "are UNVERIFIED defaults (alliance/measures/nhs.py).",
+        "goals": goal_rows if goals else [],
+        "sessions": sessions,
+        "alerts": ruptures if len(ruptures) > 1 else [],
+        "alerts_summary": f"{len(ruptures) - 1} alerts raised, {repaired} marked repaired.",
+        "charts": [
+            {"title": made[k].title, "svg": str(made[k].svg)}
+            for k in ("phq9", "gad7", "relationship", "goals")
+            if k in made
+        ],
+        "learned_together": episode.learned_together,
+    }
+
+
+def _period(episode: Episode) -> str:
+    end = _day(episode.ended_on) if episode.ended_on else "ongoing"
+    return f"{_day(episode.started_on)} {DASH} {end}"
+
+
+CLIENT_COPY = {
+    "en": {
+        "title": "Your therapy: a summary",
+        "intro": "A summary of the work we did together, in your own answers.",
+        "from": "From {start} to {end}",
+        "ongoing": "now",
+        "sessions": "We met {n} times.",
+        "learned": "What we learned together",
+        "nothing_written": "(To talk about in our last session.)",
+        "footer": "Your summary · private",
+    },
+    "es": {
+        "title": "Su terapia: un resumen",
+        "intro": "Un resumen del trabajo que hicimos juntos, con sus propias respuestas.",
+        "from": "Del {start} al {end}",
+        "ongoing": "hoy",
+        "sessions": "Nos vimos {n} veces.",
+        "learned": "Lo que aprendimos juntos",
+        "nothing_written": "(Para hablarlo en nuestra última sesión.)",
+        "footer": "Su resumen · privado",
+    },
+}
+MONTHS_ES = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
+
+
+def _client_day(value: date, lang: str) -> str:
+    if lang == "es":
+        return f"{value.day} de {MONTHS_ES[value.month - 1]} de {value.year}"
+    return _day(value)
+
+
+def client_data(episode: Episode) -> dict[str, Any]:
+    """The client's version: their own words and numbers only, in their language."""
+    lang = episode.client.preferred_language
+    view = progress.for_client(episode, lang)
+    words = CLIENT_COPY.get(lang, CLIENT_COPY["en"])
+    attended = _attendance(episode).get(Attendance.ATTENDED, 0)
+    end = _client_day(episode.ended_on, lang) if episode.ended_on else words["ongoing"]
+    return {
+        "lang": lang,
+        "title": words["title"],
+        "subtitle": words["from"].format(start=_client_day(episode.started_on, lang), end=end),
+        "footer": words["footer"],
+        "intro": words["intro"],
+        "sessions": words["sessions"].format(n=attended),
+        "sentences": view.sentences,
+        "scores_heading": view.copy["scores_heading"],
+        "goals_heading": view.copy["goals_heading"],
+        "goals": [{"text": g.description, "sentence": g.sentence} for g in view.goals],
+        "charts": [{"title": c.title, "svg": str(c.svg)} for c in view.charts],
+        "learned_heading": words["learned"],
+        "learned_together": episode.learned_together or words["nothing_written"],
+    }

@@ -1,0 +1,96 @@
+"""The two termination summaries: the scores are in the PDFs' text, the client's version has nothing
+of the therapist's, the file names carry the client code and never the name."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+from django.test import Client as HttpClient
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from tests import factories
+from tests.care.ending_data import History, history
+
+pytestmark = pytest.mark.django_db
+
+
+def _text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _ended(lang: str = "en") -> tuple[History, HttpClient]:
+    h = history(lang=lang)
+    factories.ReflectionFactory.create(episode=h.episode, text="I felt bored and guilty.")
+    http = HttpClient()
+    http.force_login(h.episode.therapist)
+    http.post(
+        reverse("episode_end", args=[h.episode.pk]),
+        {
+            "submission_id": str(uuid.uuid4()),
+            "end_reason": "planned",
+            "ended_on": timezone.localdate().isoformat(),
+            "learned_together": "Small steps count.",
+        },
+    )
+    return h, http
+
+
+def test_record_version_has_scores_change_nhs_outcome_goals_alerts_and_attendance() -> None:
+    h, http = _ended()
+    response = http.get(reverse("termination_record_pdf", args=[h.episode.pk]))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    disposition = response["Content-Disposition"]
+    assert h.episode.client.code in disposition and h.episode.client.name not in disposition
+    text = _text(response.content)
+    assert "18 (session 1)" in text and "9 (session 5)" in text  # PHQ-9
+    assert "14 (session 1)" in text and "6 (session 5)" in text  # GAD-7
+    assert "reliable improvement" in text
+    assert "Reliable recovery" in text and "Recovery" in text
+    assert "Sleep through the night" in text
+    assert "Rupture" in text and "Repaired" in text
+    assert "No-shows" in text
+    assert "Small steps count." in text
+    assert h.episode.client.name not in text
+
+
+def test_client_version_is_plain_and_private_things_stay_out() -> None:
+    h, http = _ended()
+    response = http.get(reverse("termination_client_pdf", args=[h.episode.pk]))
+    assert response.status_code == 200
+    assert h.episode.client.code in response["Content-Disposition"]
+    text = _text(response.content)
+    assert "Your mood (PHQ-9) score went from 18 to 9." in text
+    assert "Sleep through the night" in text
+    assert "You rated it 2 at first and 7 most recently" in text
+    assert "Small steps count." in text
+    for private in (
+        "I felt bored",
+        "Rupture",
+        "Alert",
+        "alert",
+        "Therapist",
+        "reliable",
+        "Expected",
+    ):
+        assert private not in text, private
+
+
+def test_client_version_in_spanish() -> None:
+    h, http = _ended(lang="es")
+    text = _text(http.get(reverse("termination_client_pdf", args=[h.episode.pk])).content)
+    assert "Su terapia: un resumen" in text
+    assert "Su puntuación de ánimo (PHQ-9) pasó de 18 a 9." in text
+    assert "Lo que aprendimos juntos" in text
+
+
+def test_outsider_gets_no_summary() -> None:
+    h = history()
+    http = HttpClient()
+    http.force_login(factories.UserFactory.create())
+    for name in ("termination_record_pdf", "termination_client_pdf"):
+        assert http.get(reverse(name, args=[h.episode.pk])).status_code == 404
