@@ -97,7 +97,7 @@ def session_rows(rows: Sequence[SessionRow]) -> SafeString:
                 row.attendance,
                 row.attendance_label,
                 row.phq9,
-                format_html(' <span class="pill pill-urgent">item 9</span>')
+                format_html(' <span class="pill pill-urgent">{}</span>', "item 9")
                 if row.phq9_risk
                 else "",
                 row.gad7,
