@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from alliance.accounts.audit import log_event
 from alliance.accounts.models import User
 from alliance.care.models import Client, Episode, EpisodeStatus, Goal, GoalRevision
-from alliance.demo.names import CODE_ALPHABET, CODE_LENGTH
+from alliance.core.codes import CODE_ALPHABET, CODE_LENGTH, CODE_PREFIX
 
 MAX_GOALS = 3
 # 24**5 (about 8 million) codes: a collision is rare, so a handful of tries is plenty; past that
@@ -43,9 +43,9 @@ class EpisodePlan:
 
 
 def new_client_code() -> str:
-    """A random code in the demo's format (``C-7KQ3F``): unambiguous characters, not sequential, so
-    a code reveals neither how many clients the clinic has nor who came before."""
-    return "C-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    """A random client code (``C-7KQ3F``; alliance.core.codes): unambiguous characters, and not
+    sequential, so a code reveals neither how many clients the clinic has nor who came before."""
+    return CODE_PREFIX + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def _goal_texts(goals: Sequence[str]) -> list[str]:

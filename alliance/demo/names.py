@@ -14,9 +14,7 @@ import random
 import unicodedata
 from dataclasses import dataclass
 
-#: Unambiguous alphabet for pseudonymous client codes: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
-CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY34679"
-CODE_LENGTH = 5
+from alliance.core.codes import CODE_ALPHABET, CODE_LENGTH
 
 STAFF_DOMAIN = "demo.alliance.invalid"
 CLIENT_DOMAIN = "example.com"
