@@ -81,6 +81,9 @@ class ClinicSettingsForm(OnceFormMixin, forms.ModelForm[ClinicSettings]):
             "checkin_email_body_en",
             "checkin_email_body_es",
             "share_progress_with_clients",
+            "supervision_prompt_intensity",
+            "supervision_prompt_count",
+            "supervision_prompt_window",
         )
         labels = {
             "crisis_resources_en": "Crisis resources shown to clients (English)",
@@ -90,8 +93,15 @@ class ClinicSettingsForm(OnceFormMixin, forms.ModelForm[ClinicSettings]):
             "checkin_email_body_en": "Text of that email (English)",
             "checkin_email_body_es": "Text of that email (Spanish)",
             "share_progress_with_clients": "Clients may see their own progress after a check-in",
+            "supervision_prompt_intensity": "Suggest supervision for reactions of at least this intensity (1-3)",
+            "supervision_prompt_count": "… when they recur this many times",
+            "supervision_prompt_window": "… in a therapist's last this many reflections on one client",
         }
         help_texts = {
+            "supervision_prompt_window": (
+                "Defaults 3, 2 and 4: a strong reaction in 2 of the last 4 reflections on one client. "
+                "A starting point, not a validated threshold (docs/clinical.md#therapist-reactions-countertransference)."
+            ),
             "checkin_email_subject": (
                 "Leave blank for Alliance's wording. Never a name or anything clinical: others may "
                 "see a subject line. {clinic} is replaced by the clinic's name."
@@ -108,6 +118,23 @@ class ClinicSettingsForm(OnceFormMixin, forms.ModelForm[ClinicSettings]):
             "checkin_email_body_en": forms.Textarea(attrs={"rows": 6}),
             "checkin_email_body_es": forms.Textarea(attrs={"rows": 6}),
         }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        intensity = cleaned.get("supervision_prompt_intensity")
+        count, window = (
+            cleaned.get("supervision_prompt_count"),
+            cleaned.get("supervision_prompt_window"),
+        )
+        if intensity is not None and not 1 <= intensity <= 3:
+            self.add_error("supervision_prompt_intensity", "Choose an intensity from 1 to 3.")
+        if count is not None and count < 1:
+            self.add_error("supervision_prompt_count", "At least once.")
+        if count is not None and window is not None and window < count:
+            self.add_error(
+                "supervision_prompt_window", "The window must hold at least as many reflections."
+            )
+        return cleaned
 
     def clean_checkin_email_subject(self) -> str:
         subject: str = self.cleaned_data["checkin_email_subject"].strip()
