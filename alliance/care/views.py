@@ -35,11 +35,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("caseload")
 
 
-def _status_param(request: HttpRequest) -> str:
-    status = request.GET.get("status", "active")
-    return status if status in ("active", "ended", "all") else "active"
-
-
 @login_required
 @never_cache
 @require_GET
@@ -74,6 +69,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@never_cache
 @require_GET
 def supervision(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -81,7 +77,7 @@ def supervision(request: HttpRequest) -> HttpResponse:
         raise Http404
     links = Supervision.objects.filter(supervisor=user).select_related("therapist")
     therapists = [link.therapist for link in links]
-    status = _status_param(request)
+    status = CaseloadFilterForm(request.GET).filters().status
     rows = list(
         queries.caseload(access.episodes_visible_to(user).filter(therapist__in=therapists), status)
     )
@@ -186,8 +182,14 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
     # The client's own words near the top, recent ones only (client_words lists them all): reading
     # two years of encrypted answers for this page would cost more than the rest of it.
     own_words = words.comments([e.pk for e in episodes], limit=OWN_WORDS_SHOWN)
-    if own_words:
-        log_event("care.responses.read", obj=client, data={"open_answers": len(own_words)})
+    # And the latest session's answers item by item (every session's are on its session page).
+    latest_answers = words.latest_session([e.pk for e in episodes])
+    if own_words or latest_answers:
+        log_event(
+            "care.responses.read",
+            obj=client,
+            data={"open_answers": len(own_words), "responses": len(latest_answers)},
+        )
     return render(
         request,
         "care/client_detail.html",
@@ -202,6 +204,7 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
             or any(access.is_own_episode(user, e) for e in episodes),
             "reasons": CLOSE_REASONS,
             "own_words": own_words,
+            "latest_answers": latest_answers,
             "next_brief": brief.next_scheduled(episodes),
             # The reflection journal: reactions in words, sessions awaiting a reflection, and the
             # supervision suggestion when strong reactions recur (alliance.alerts.reactions).
