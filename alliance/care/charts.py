@@ -400,6 +400,8 @@ def outcome_chart(
     except UnknownInstrument:
         return None
     rules = inst.rules
+    if rules.total_range is None:  # open questions only: no score to chart
+        return None
     staff = audience == "staff"
     band = band_for(model, points, data.last_session) if staff and model is not None else None
     threshold = rules.reliable_change.threshold if rules.reliable_change else None

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alliance.accounts.audit import log_event
-from alliance.care import charts, progress
+from alliance.care import charts, progress, words
 from alliance.care.models import (
     Alert,
     AlertKind,
@@ -244,6 +244,10 @@ def record_data(episode: Episode) -> dict[str, Any]:
             if k in made
         ],
         "learned_together": episode.learned_together,
+        # The ending question (alliance/measures/instruments/ending.json), captioned for staff.
+        "ending_words": [
+            {"question": a.question, "text": a.text} for a in words.ending_answers([episode.pk])
+        ],
     }
 
 
@@ -260,6 +264,7 @@ CLIENT_COPY = {
         "ongoing": "now",
         "sessions": "We met {n} times.",
         "learned": "What we learned together",
+        "take_with_you": "What you said you will take with you",
         "nothing_written": "(To talk about in our last session.)",
         "footer": "Your summary · private",
     },
@@ -270,6 +275,7 @@ CLIENT_COPY = {
         "ongoing": "hoy",
         "sessions": "Nos vimos {n} veces.",
         "learned": "Lo que aprendimos juntos",
+        "take_with_you": "Lo que usted dijo que se llevará",
         "nothing_written": "(Para hablarlo en nuestra última sesión.)",
         "footer": "Su resumen · privado",
     },
@@ -300,21 +306,27 @@ def client_data(episode: Episode) -> dict[str, Any]:
     """The client's version: their own words and numbers only, in their language."""
     lang = episode.client.preferred_language
     view = progress.for_client(episode, lang)
-    words = CLIENT_COPY.get(lang, CLIENT_COPY["en"])
+    copy = CLIENT_COPY.get(lang, CLIENT_COPY["en"])
     attended = _attendance(episode).get(Attendance.ATTENDED, 0)
-    end = _client_day(episode.ended_on, lang) if episode.ended_on else words["ongoing"]
+    end = _client_day(episode.ended_on, lang) if episode.ended_on else copy["ongoing"]
     return {
         "lang": lang,
-        "title": words["title"],
-        "subtitle": words["from"].format(start=_client_day(episode.started_on, lang), end=end),
-        "footer": words["footer"],
-        "intro": words["intro"],
-        "sessions": words["sessions"].format(n=attended),
+        "title": copy["title"],
+        "subtitle": copy["from"].format(start=_client_day(episode.started_on, lang), end=end),
+        "footer": copy["footer"],
+        "intro": copy["intro"],
+        "sessions": copy["sessions"].format(n=attended),
         "sentences": view.sentences,
         "scores_heading": view.copy["scores_heading"],
         "goals_heading": view.copy["goals_heading"],
         "goals": [{"text": g.description, "sentence": g.sentence} for g in view.goals],
         "charts": [{"title": c.title, "svg": str(c.svg)} for c in view.charts],
-        "learned_heading": words["learned"],
-        "learned_together": episode.learned_together or words["nothing_written"],
+        "learned_heading": copy["learned"],
+        "learned_together": episode.learned_together or copy["nothing_written"],
+        "take_heading": copy["take_with_you"],
+        # Only their answer to "What will you take with you?": the other ending question is
+        # addressed to the therapist.
+        "take_with_you": next(
+            (a.text for a in words.ending_answers([episode.pk]) if a.link_id == "take"), ""
+        ),
     }

@@ -28,12 +28,14 @@ GOAL_MAX_LENGTH = 300
 def outcome_instrument_choices() -> list[tuple[str, str]]:
     """The client-answered outcome measures in the registry (shipped or added by the clinic). The
     relationship check-in is asked after every session and Goal-Based Outcomes on its own schedule,
-    so neither is a choice here."""
+    so neither is a choice here; nor is an instrument without a score (the ending question)."""
     usual = default_outcome_instruments()  # first, in their usual order (PHQ-9 before GAD-7)
     found = [
         instrument
         for instrument in all_instruments()
-        if instrument.respondent == "client" and instrument.id not in (CHECKIN, GBO)
+        if instrument.respondent == "client"
+        and instrument.has_score
+        and instrument.id not in (CHECKIN, GBO)
     ]
     found.sort(key=lambda i: (usual.index(i.id) if i.id in usual else len(usual), i.id))
     return [(instrument.id, instrument.title("en")) for instrument in found]

@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from alliance.care.models import Respondent, Response
 from alliance.measures import UnknownInstrument, get_instrument
@@ -26,6 +28,14 @@ from alliance.measures.model import Instrument, Item
 
 RISK_ITEM = ("phq9", "9")
 CHECKIN = "checkin"
+ENDING = "ending"  # asked after the last session's check-in (alliance.checkin.flow)
+AFTER_SESSION = (CHECKIN, ENDING)
+# The therapist reads these answers, so the caption says what the words are rather than repeating
+# the question as the client was asked it ("What will you take with you...?").
+STAFF_CAPTIONS: dict[tuple[str, str], Promise] = {
+    (ENDING, "take"): _("What they will take with them"),
+    (ENDING, "know"): _("What they would like their therapist to know"),
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class ItemAnswer:
 class OpenAnswer:
     question: str
     text: str
+    link_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ class ResponseWords:
     pk: int
     instrument: str
     title: str
-    part: str  # "before" the session (outcome measures, goals) or "after" it (the check-in)
+    part: str  # "before" the session (outcome measures, goals) or "after" it (check-in, ending)
     submitted_at: datetime
     session_number: int | None
     appointment_id: int | None
@@ -108,12 +119,18 @@ def _items(response: Response, instrument: Instrument | None) -> tuple[ItemAnswe
 
 def _open(response: Response, instrument: Instrument | None) -> tuple[OpenAnswer, ...]:
     texts: Mapping[str, Any] = response.open_answers or {}
+    # In the order the client was asked (the stored JSON does not keep it).
+    order = [item.link_id for item in instrument.items] if instrument else []
     found = []
-    for link_id, text in texts.items():
+    for link_id, text in sorted(
+        texts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
+    ):
         question = link_id
-        if instrument is not None and instrument.has_item(link_id):
+        if (response.instrument, link_id) in STAFF_CAPTIONS:
+            question = str(STAFF_CAPTIONS[response.instrument, link_id])
+        elif instrument is not None and instrument.has_item(link_id):
             question = instrument.item(link_id).texts.get("en")
-        found.append(OpenAnswer(question, str(text)))
+        found.append(OpenAnswer(question, str(text), link_id))
     return tuple(found)
 
 
@@ -125,7 +142,7 @@ def present(response: Response) -> ResponseWords:
         pk=response.pk,
         instrument=response.instrument,
         title=instrument.title("en") if instrument else response.instrument,
-        part="after" if response.instrument == CHECKIN else "before",
+        part="after" if response.instrument in AFTER_SESSION else "before",
         submitted_at=response.submitted_at,
         session_number=appointment.session_number if appointment else None,
         appointment_id=response.appointment_id,
@@ -181,6 +198,23 @@ def latest(
     return [present(r) for r in rows.order_by(order, "-submitted_at", "-pk")[:count]]
 
 
+def latest_session(episode_ids: Iterable[int]) -> list[ResponseWords]:
+    """Every client response of the latest session anything was answered for (two queries)."""
+    appointment_id = (
+        Response.objects.filter(
+            episode_id__in=list(episode_ids),
+            respondent=Respondent.CLIENT,
+            appointment__isnull=False,
+        )
+        .order_by("-appointment__scheduled_at", "-submitted_at")
+        .values_list("appointment_id", flat=True)
+        .first()
+    )
+    if appointment_id is None:
+        return []
+    return for_appointments([appointment_id]).get(appointment_id, [])
+
+
 @dataclass(frozen=True)
 class Comment:
     """One open answer, with where it came from."""
@@ -219,3 +253,9 @@ def comments(
             for answer in words.open_answers
         )
     return found
+
+
+def ending_answers(episode_ids: Iterable[int]) -> tuple[OpenAnswer, ...]:
+    """What the client wrote in their last ending question (one query), captioned for staff."""
+    found = latest(episode_ids, ENDING, 1, where=Q(open_answers__isnull=False))
+    return found[0].open_answers if found else ()

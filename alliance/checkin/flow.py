@@ -8,6 +8,8 @@ from alliance.care.models import Appointment, Respondent, Response
 
 CHECKIN = "checkin"
 GBO = "gbo"
+# Asked after the check-in of the session the therapist marked as the last one (issue 9, point 8).
+ENDING = "ending"
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ def steps(appointment: Appointment, goal_count: int) -> list[Step]:
         )
     )
     before = [Step(i, "before", i in answered) for i in before_instruments(appointment, goal_count)]
-    return [*before, Step(CHECKIN, "after", CHECKIN in answered)]
+    after = [CHECKIN, ENDING] if appointment.is_final else [CHECKIN]
+    return [*before, *(Step(i, "after", i in answered) for i in after)]
 
 
 def next_step(all_steps: list[Step], after: str) -> Step | None:

@@ -100,6 +100,8 @@ def _cmd_change(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     rule = instrument.rules.reliable_change if instrument else None
     higher_is_better = bool(args.higher_is_better)
     if instrument is not None:
+        if instrument.rules.total_range is None:
+            raise UsageError(f"{instrument.id} has no score (open questions only)")
         inst_better = instrument.direction == "higher_is_better"
         if args.higher_is_better and not inst_better:
             raise UsageError(f"--higher-is-better contradicts {instrument.id} (higher is worse)")
@@ -271,7 +273,7 @@ def _detail(instrument: Instrument, lang: str) -> dict[str, Any]:
             "method": rules.method,
             "items": list(rules.items),
             "reversed": sorted(rules.reversed),
-            "range": list(rules.total_range),
+            "range": list(rules.total_range) if rules.total_range else None,
             "direction": rules.direction,
             "missing": {
                 "max_missing": rules.missing.max_missing,

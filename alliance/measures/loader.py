@@ -626,7 +626,7 @@ def build_instrument(
             raise InstrumentFileError(
                 source, "alliance.scoring.reversed names an item that is not scored", link_id
             )
-    if scoring.missing.max_missing >= len(scoring.items):
+    if scoring.items and scoring.missing.max_missing >= len(scoring.items):
         raise InstrumentFileError(
             source, "alliance.scoring.missing.max_missing must be below the item count"
         )
@@ -635,9 +635,10 @@ def build_instrument(
     ranges = [by_id[k].score_range for k in scoring.items]
     lows = [r[0] for r in ranges if r]
     highs = [r[1] for r in ranges if r]
+    total_range: tuple[float, float] | None = None
     if scoring.method == "sum":
         total_range = (float(sum(lows)), float(sum(highs)))
-    else:
+    elif scoring.method == "mean":
         total_range = (sum(lows) / len(lows), sum(highs) / len(highs))
     integer_totals = (
         scoring.method == "sum"
@@ -648,6 +649,7 @@ def build_instrument(
 
     bands = [Band(b.key, b.min, b.max, _texts(b.label, primary)) for b in scoring.bands]
     if bands:
+        assert total_range is not None  # the schema allows bands only with a total
         keys = [b.key for b in bands]
         if len(set(keys)) != len(keys):
             raise InstrumentFileError(source, "alliance.scoring.bands: a band key is used twice")
@@ -676,6 +678,7 @@ def build_instrument(
     cutoff = None
     if scoring.cutoff is not None:
         c = scoring.cutoff
+        assert total_range is not None  # the schema allows a cut-off only with a total
         if not total_range[0] <= c.value <= total_range[1]:
             raise InstrumentFileError(
                 source, f"alliance.scoring.cutoff {c.value:g} is outside the score range"

@@ -196,17 +196,18 @@ class MissingRule:
 
 @dataclass(frozen=True)
 class ScoringRules:
-    method: Literal["sum", "mean"]
+    method: Literal["sum", "mean", "none"]
     items: tuple[str, ...]
     reversed: frozenset[str]
     missing: MissingRule
     subscales: tuple[Subscale, ...]
     bands: tuple[Band, ...]
     cutoff: Cutoff | None
-    direction: Direction
+    # None for method "none" (open questions only): there is no total to have a direction or range.
+    direction: Direction | None
     reliable_change: ReliableChangeRule | None
     total_code: Coding | None
-    total_range: tuple[float, float]
+    total_range: tuple[float, float] | None
 
 
 @dataclass(frozen=True)
@@ -259,8 +260,13 @@ class Instrument:
         return self.instructions_text.get(lang) if self.instructions_text else None
 
     @property
-    def direction(self) -> Direction:
+    def direction(self) -> Direction | None:
         return self.rules.direction
+
+    @property
+    def has_score(self) -> bool:
+        """False for an instrument of open questions only: no total, nothing to chart or alert on."""
+        return self.rules.method != "none"
 
     @property
     def loinc_panel(self) -> str | None:

@@ -232,16 +232,47 @@ class TotalCodeModel(_Strict):
 
 
 class ScoringModel(_Strict):
-    method: Literal["sum", "mean"]
-    items: list[str] = Field(min_length=1)
+    # "none": an instrument of open questions only (the ending question). It has no total, so
+    # everything that describes a total (items, direction, bands, cut-off...) must be absent.
+    method: Literal["sum", "mean", "none"]
+    items: list[str] = Field(default_factory=list)
     reversed: list[str] = Field(default_factory=list)
     missing: MissingModel = Field(default_factory=MissingModel)
     subscales: list[SubscaleModel] = Field(default_factory=list)
     bands: list[BandModel] = Field(default_factory=list)
     cutoff: CutoffModel | None = None
-    direction: Literal["higher_is_worse", "higher_is_better"]
+    direction: Literal["higher_is_worse", "higher_is_better"] | None = None
     reliable_change: ReliableChangeModel | None = None
     total_code: TotalCodeModel | None = None
+
+    @model_validator(mode="after")
+    def _total_or_none(self) -> ScoringModel:
+        if self.method != "none":
+            if not self.items:
+                raise ValueError(
+                    f'method {self.method!r} needs at least one item (use "none" for an '
+                    "instrument without a score)"
+                )
+            if self.direction is None:
+                raise ValueError(f"method {self.method!r} needs a direction")
+            return self
+        described = [
+            name
+            for name in (
+                "items",
+                "reversed",
+                "subscales",
+                "bands",
+                "cutoff",
+                "direction",
+                "reliable_change",
+                "total_code",
+            )
+            if getattr(self, name)
+        ] + (["missing"] if "missing" in self.model_fields_set else [])
+        if described:
+            raise ValueError('method "none" has no total, so it takes no ' + ", ".join(described))
+        return self
 
 
 class RiskRuleModel(_Strict):

@@ -67,8 +67,8 @@ class ScoreResult:
     prorated: bool
     proration: str | None
     answered_sum: int | float
-    total_range: tuple[float, float]
-    direction: str
+    total_range: tuple[float, float] | None  # None when the instrument has no score (method "none")
+    direction: str | None
     invalid: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -84,7 +84,9 @@ class ScoreResult:
             "scorable": self.scorable,
             "reason": self.reason,
             "total": _json_number(self.total),
-            "total_range": [_json_number(x) for x in self.total_range],
+            "total_range": (
+                [_json_number(x) for x in self.total_range] if self.total_range else None
+            ),
             "direction": self.direction,
             "subscales": {k: _json_number(v) for k, v in self.subscales.items()},
             "band": self.band.as_dict() if self.band else None,
@@ -332,6 +334,21 @@ def score_answers(
             above_cutoff=None,
             clinical=None,
             cutoff=rules.cutoff.value if rules.cutoff else None,
+            prorated=False,
+            proration=None,
+            **base,
+        )
+
+    if rules.method == "none":
+        return ScoreResult(
+            scorable=False,
+            reason="no score: this instrument asks open questions only",
+            total=None,
+            subscales=subscales,
+            band=None,
+            above_cutoff=None,
+            clinical=None,
+            cutoff=None,
             prorated=False,
             proration=None,
             **base,

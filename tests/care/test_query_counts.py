@@ -15,10 +15,10 @@ from tests import factories
 # caseload 10 -> 11 (issue 9): the "needs attention" list is one row per client, from one grouped
 # query on alerts plus one for the names of the (at most 30) clients it shows, rather than decrypting
 # a name for every (client, kind) row.
-# client_detail 16 -> 18 (issue 9): +1 the client's recent written answers near the top
-# ("In their own words", alliance.care.words, a sliced query) and +1 from another part of issue 9 that
-# the lead engineer should confirm when committing.
-BASELINES = {"caseload": 11, "supervision": 11, "client_detail": 18}
+# client_detail 16 -> 21 (issue 9): +1 the client's recent written answers near the top ("In their
+# own words", alliance.care.words, a sliced query), +2 the latest session's answers item by item, +1
+# auditing that read, +1 the clinic's supervision-prompt rule (alliance.care.journal).
+BASELINES = {"caseload": 11, "supervision": 11, "client_detail": 21}
 
 
 def _caseload_of(therapist: User, size: int) -> None:

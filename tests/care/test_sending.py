@@ -178,6 +178,9 @@ def test_settings_page_saves_the_wording() -> None:
         {
             "checkin_link_hours": 72,
             "checkin_email_body_en": "Your link: {link}",
+            "supervision_prompt_intensity": 3,
+            "supervision_prompt_count": 2,
+            "supervision_prompt_window": 4,
             "submission_id": str(uuid.uuid4()),
         },
         instance=ClinicSettings.load(),

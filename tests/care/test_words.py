@@ -133,3 +133,75 @@ def test_client_words_page_queries_do_not_grow() -> None:
     with CaptureQueriesContext(connection) as large:
         http.get(url)
     assert len(small) == len(large)
+
+
+def _ending(appointment: Appointment, take: str, know: str = "") -> None:
+    record_response(
+        episode=appointment.episode,
+        appointment=appointment,
+        instrument_id="ending",
+        answers={"take": take, "know": know},
+        respondent=Respondent.CLIENT,
+        source=ResponseSource.CHECKIN,
+        submitted_at=appointment.scheduled_at + timedelta(hours=2),
+    )
+
+
+def test_the_ending_answer_is_labelled_for_the_therapist_and_comes_after_the_session(
+    clinic: Clinic,
+) -> None:
+    appointment = _session(clinic.episode, 12, "Nothing, it was good.")
+    _ending(appointment, "Patience with myself <3", "You helped.")
+    found = words.for_appointments([appointment.pk])[appointment.pk]
+    ending = next(r for r in found if r.instrument == "ending")
+    assert ending.part == "after" and ending.total is None and not ending.risk
+    assert [(a.question, a.text) for a in ending.open_answers] == [
+        ("What they will take with them", "Patience with myself <3"),
+        ("What they would like their therapist to know", "You helped."),
+    ]
+    assert [a.text for a in words.ending_answers([clinic.episode.pk])] == [
+        "Patience with myself <3",
+        "You helped.",
+    ]
+
+
+def test_the_ending_answer_is_on_the_session_page_and_the_client_words_page(
+    clinic: Clinic,
+) -> None:
+    appointment = _session(clinic.episode, 12, "Nothing, it was good.")
+    _ending(appointment, "Patience with myself <3")
+    for user in (clinic.owner, clinic.supervisor):
+        http = HttpClient()
+        http.force_login(user)
+        session = http.get(reverse("appointment_detail", args=[appointment.pk])).content.decode()
+        after = session[session.index("After the session") :]
+        assert "What they will take with them" in after
+        assert "Patience with myself &lt;3" in after and "<3" not in session
+        listed = http.get(reverse("client_words", args=[clinic.client.code])).content.decode()
+        assert "What they will take with them" in listed
+        assert "Patience with myself &lt;3" in listed
+    outsider = HttpClient()
+    outsider.force_login(clinic.colleague)
+    assert outsider.get(reverse("appointment_detail", args=[appointment.pk])).status_code == 404
+
+
+def test_no_ending_answer_means_nothing_to_show(clinic: Clinic) -> None:
+    appointment = _session(clinic.episode, 12, "Fine.")
+    _ending(appointment, "", "")  # the client opened the form and wrote nothing
+    assert words.ending_answers([clinic.episode.pk]) == ()
+
+
+def test_client_page_shows_the_latest_sessions_answers_item_by_item(clinic: Clinic) -> None:
+    clinic.appointment.responses.all().delete()
+    _session(clinic.episode, 2)
+    _session(clinic.episode, 3)
+    http = HttpClient()
+    http.force_login(clinic.owner)
+    page = http.get(reverse("client_detail", args=[clinic.client.code])).content.decode()
+    latest = page.split('class="latest-answers"')[1].split("</details>")[0]
+    assert "session 3" in latest
+    assert "Little interest or pleasure in doing things" in latest
+    assert "<strong>Several days (1)</strong>" in latest
+    assert "7 of 10" in latest  # the check-in's dimensions too
+    read = AuditEvent.objects.filter(action="care.responses.read", client_id=clinic.client.pk)
+    assert read.get().data["responses"] == 2

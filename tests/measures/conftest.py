@@ -12,7 +12,7 @@ import pytest
 from alliance.measures import Instrument, clear_cache, get_instrument
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHIPPED = ("phq9", "gad7", "gbo", "checkin", "checkin-therapist")
+SHIPPED = ("phq9", "gad7", "gbo", "checkin", "checkin-therapist", "ending")
 
 
 @pytest.fixture(autouse=True)

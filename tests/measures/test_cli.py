@@ -163,6 +163,7 @@ def test_instruments_list_and_show() -> None:
         "gbo",
         "checkin",
         "checkin-therapist",
+        "ending",
     }
     code, out, _ = run(["instruments", "show", "checkin", "--lang", "es"])
     data = json.loads(out)

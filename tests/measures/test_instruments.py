@@ -47,6 +47,7 @@ def test_contract_link_ids() -> None:
     assert ids["gbo"] == ["goal1", "goal2", "goal3"]
     assert ids["checkin"] == ["bond", "goals", "tasks", "overall", "better"]
     assert ids["checkin-therapist"] == ["bond", "goals", "tasks", "overall"]
+    assert ids["ending"] == ["take", "know"]
 
 
 def test_directions_and_respondents() -> None:
@@ -56,6 +57,7 @@ def test_directions_and_respondents() -> None:
         "gbo": ("higher_is_better", "client"),
         "checkin": ("higher_is_better", "client"),
         "checkin-therapist": ("higher_is_better", "therapist"),
+        "ending": (None, "client"),  # open questions only: no score, so no direction
     }
     for inst in all_instruments():
         assert (inst.direction, inst.respondent) == expect[inst.id]

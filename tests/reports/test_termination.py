@@ -94,3 +94,45 @@ def test_outsider_gets_no_summary() -> None:
     http.force_login(factories.UserFactory.create())
     for name in ("termination_record_pdf", "termination_client_pdf"):
         assert http.get(reverse(name, args=[h.episode.pk])).status_code == 404
+
+
+def _took_with_them(h: History, take: str, know: str = "") -> None:
+    from alliance.care.models import Respondent, ResponseSource
+    from alliance.care.responses import record_response
+
+    record_response(
+        episode=h.episode,
+        appointment=h.appointments[-1],
+        instrument_id="ending",
+        answers={"take": take, "know": know},
+        respondent=Respondent.CLIENT,
+        source=ResponseSource.CHECKIN,
+    )
+
+
+def test_what_the_client_will_take_with_them_is_in_both_versions() -> None:
+    h, http = _ended()
+    _took_with_them(h, "Small steps, every day.", "I was scared to stop.")
+    client = _text(http.get(reverse("termination_client_pdf", args=[h.episode.pk])).content)
+    assert "What you said you will take with you" in client
+    assert "Small steps, every day." in client
+    assert "I was scared to stop." not in client  # addressed to the therapist, not a summary line
+    record = _text(http.get(reverse("termination_record_pdf", args=[h.episode.pk])).content)
+    assert "In their own words, as they finished" in record
+    assert "What they will take with them" in record and "Small steps, every day." in record
+    assert "What they would like their therapist to know" in record
+    assert "I was scared to stop." in record
+
+
+def test_what_the_client_will_take_with_them_in_spanish() -> None:
+    h, http = _ended(lang="es")
+    _took_with_them(h, "Que puedo pedir ayuda.")
+    text = _text(http.get(reverse("termination_client_pdf", args=[h.episode.pk])).content)
+    assert "Lo que usted dijo que se llevará" in text and "Que puedo pedir ayuda." in text
+
+
+def test_no_ending_answer_no_section() -> None:
+    h, http = _ended()
+    client = _text(http.get(reverse("termination_client_pdf", args=[h.episode.pk])).content)
+    record = _text(http.get(reverse("termination_record_pdf", args=[h.episode.pk])).content)
+    assert "take with you" not in client and "as they finished" not in record
