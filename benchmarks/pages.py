@@ -23,7 +23,9 @@ on the heap and lengthen every garbage-collection pause), with Django's test ``C
 as that therapist (``force_login``):
 a few warm-up requests, then ``--requests`` GETs of each page: caseload, client page, session page,
 brief of the next appointment, agenda, journal (cycling over the 200 clients in a seeded random order),
-and the supervisor's page of that therapist (signed in as their supervisor), each beside a reference
+the supervisor's page of that therapist (signed in as their supervisor), and the charts fragment
+of each client's active episode (as htmx loads it after the client page; once cold, when its charts
+are drawn, and once warm, from the chart cache; at most one request per episode), each beside a reference
 measured in the same run (the sign-in page), so the ratio carries to another machine. It prints p50/p95/max server time (the
 time ``Client.get`` takes: middleware, view, queries, template; no network or WSGI server) and the
 number of SQL queries per page (counted in a separate pass, since counting slows requests down).
@@ -225,7 +227,7 @@ def measure(
     from django.utils import timezone
 
     from alliance.accounts.models import Supervision, User
-    from alliance.care.models import Appointment
+    from alliance.care.models import Appointment, Episode
     from alliance.core.gc_tuning import tune_for_web
 
     therapist = User.objects.get(email=email)
@@ -301,9 +303,59 @@ def measure(
             "queries_max": max(queries),
             "html_kb_median": round(statistics.median(sizes), 1),
         }
+    results |= _measure_charts(args, client, order, dict(
+        Episode.objects.filter(client__code__in=order, status="active").values_list("client__code", "pk")
+    ))  # fmt: skip
     reference = results["reference"]["p50_ms"]
     for row in results.values():
         row["p95_over_reference_p50"] = round(row["p95_ms"] / reference, 1)
+    return results
+
+
+def _measure_charts(
+    args: argparse.Namespace, http: Any, order: list[str], episodes: dict[str, int]
+) -> dict[str, Any]:
+    """The charts fragment htmx loads after the client page, one per client's active episode.
+
+    Cold: the first request for each episode (the SVGs are drawn); warm: the same episodes again,
+    served from the per-process chart cache (alliance.care.chart_svg, 512 charts, up to four an
+    episode). One episode outside the measured ones is requested first, so that loading matplotlib
+    and its fonts (once per server process) is not counted."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    urls = [reverse("episode_charts", args=[episodes[c]]) for c in order if c in episodes]
+    if len(urls) < 2:
+        return {}
+    measured, spare = urls[: min(args.requests, len(urls) - 1)], urls[-1]
+
+    def get(url: str) -> Any:
+        return http.get(url, headers={"HX-Request": "true"})
+
+    get(spare)
+    results: dict[str, Any] = {}
+    for name in ("charts_cold", "charts_warm"):
+        pending = iter(measured)
+
+        def next_one(pending: Any = pending) -> Any:
+            return get(next(pending))
+
+        times = _timed(next_one, len(measured))
+        results[name] = _stats(times)
+    queries: list[int] = []
+    sizes: list[float] = []
+    for url in measured[:20]:
+        with CaptureQueriesContext(connection) as captured:
+            response = get(url)
+        queries.append(len(captured.captured_queries))
+        sizes.append(len(response.content) / 1000)
+    for row in results.values():
+        row |= {
+            "queries_min": min(queries),
+            "queries_max": max(queries),
+            "html_kb_median": round(statistics.median(sizes), 1),
+        }
     return results
 
 

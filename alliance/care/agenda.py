@@ -59,6 +59,20 @@ def appointments(user: User, first: date, days: int) -> QuerySet[Appointment]:
             episode__therapist=user, scheduled_at__gte=start, scheduled_at__lt=end
         )
         .select_related("episode__client")
+        # Only what a row shows: the client's other encrypted fields (email, phone) and the
+        # episode's would otherwise be decrypted for every appointment of the week.
+        .only(
+            "scheduled_at",
+            "session_number",
+            "attendance",
+            "duration_minutes",
+            "moved_from",
+            "episode__status",
+            "episode__outcome_instruments",
+            "episode__gbo_every",
+            "episode__client__code",
+            "episode__client__name",
+        )
         .annotate(goal_count=Count("episode__goals"))
         .prefetch_related(
             Prefetch(

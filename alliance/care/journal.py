@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -142,9 +142,10 @@ def counts_by_client(rows: Sequence[Reflection]) -> list[ClientCounts]:
 
 
 def reflection_list(reflections: QuerySet[Reflection]) -> QuerySet[Reflection]:
-    """Reflections with what a list shows (client code, session), newest first."""
+    """Reflections with what a list shows (client code, session), newest first. Every list is of
+    one therapist's reflections, so the author is not joined."""
     return (
-        reflections.select_related("appointment", "episode__client", "therapist")
+        reflections.select_related("appointment", "episode__client")
         .only(
             "text",
             "reactions",
@@ -154,9 +155,6 @@ def reflection_list(reflections: QuerySet[Reflection]) -> QuerySet[Reflection]:
             "episode",
             "episode__client",
             "therapist",
-            "therapist__first_name",
-            "therapist__last_name",
-            "therapist__email",
             "appointment__session_number",
             "appointment__scheduled_at",
             "episode__client__code",
@@ -247,6 +245,9 @@ def caseload_summary(therapist: User, today: date | None = None) -> dict[str, An
     """Active clients and this month's sessions by attendance (two queries)."""
     today = today or timezone.localdate()
     month_start = today.replace(day=1)
+    # Bounds on the stored datetime rather than scheduled_at__date: a cast per row cannot use the
+    # index and, with two years of sessions, was a third of the supervisor's page.
+    low, high = period_bounds(month_start, today)
     active = (
         Episode.objects.filter(therapist=therapist, status=EpisodeStatus.ACTIVE)
         .values("client")
@@ -255,9 +256,7 @@ def caseload_summary(therapist: User, today: date | None = None) -> dict[str, An
     )
     by_attendance = dict(
         Appointment.objects.filter(
-            episode__therapist=therapist,
-            scheduled_at__date__gte=month_start,
-            scheduled_at__date__lte=today,
+            episode__therapist=therapist, scheduled_at__gte=low, scheduled_at__lt=high
         )
         .exclude(attendance=Attendance.SCHEDULED)
         .values_list("attendance")
@@ -288,14 +287,16 @@ def clients_with_open_alerts(alerts: QuerySet[Alert]) -> list[dict[str, Any]]:
             urgent=Count("pk", filter=Q(severity="urgent")),
             red=Count("pk", filter=Q(severity="red")),
             oldest=Min("created_at"),
-            latest=Max("created_at"),
         )
         .order_by("-urgent", "-red", "-open", "episode__client__code")
     )
     kinds = dict(AlertKind.choices)
     by_code_kinds: dict[str, set[str]] = defaultdict(set)
-    for code, kind in alerts.filter(queries.open_alert_filter()).values_list(
-        "episode__client__code", "kind"
+    for code, kind in (
+        alerts.filter(queries.open_alert_filter())
+        .values_list("episode__client__code", "kind")
+        .distinct()
+        .order_by()
     ):
         by_code_kinds[code].add(kinds.get(kind, kind))
     return [
@@ -308,15 +309,43 @@ def clients_with_open_alerts(alerts: QuerySet[Alert]) -> list[dict[str, Any]]:
     ]
 
 
-def unacknowledged_risk(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
-    return (
+@dataclass
+class ClientRisk:
+    """A client's unacknowledged risk alerts, as one row."""
+
+    code: str
+    client_id: int
+    alert_pk: int  # the oldest, which the row links to
+    oldest: datetime
+    severity: str  # the most severe
+    count: int = 0
+    titles: list[str] = field(default_factory=list)  # distinct, oldest first
+
+
+def unacknowledged_risk(alerts: QuerySet[Alert]) -> list[ClientRisk]:
+    """One row per client, the longest waiting first (one query). A supervisor reads who is waiting
+    and since when; a client answering the risk item every week would otherwise fill the page."""
+    rows = (
         alerts.filter(
             queries.open_alert_filter(), kind=AlertKind.RISK, acknowledged_at__isnull=True
         )
-        .select_related("episode__client")
-        .only("severity", "title", "created_at", "session_number", "episode__client__code")
         .order_by("created_at", "pk")
+        .values_list(
+            "episode__client_id", "episode__client__code", "pk", "created_at", "severity", "title"
+        )
     )
+    order = {severity: n for n, severity in enumerate(("urgent", "red", "yellow"))}
+    by_client: dict[int, ClientRisk] = {}
+    for client_id, code, pk, created_at, severity, title in rows:
+        row = by_client.get(client_id)
+        if row is None:
+            row = by_client[client_id] = ClientRisk(code, client_id, pk, created_at, severity)
+        elif order.get(severity, 3) < order.get(row.severity, 3):
+            row.severity = severity
+        row.count += 1
+        if title not in row.titles:
+            row.titles.append(title)
+    return list(by_client.values())
 
 
 def alert_activity(alerts: QuerySet[Alert], start: datetime, end: datetime) -> list[dict[str, Any]]:

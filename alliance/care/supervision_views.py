@@ -96,12 +96,12 @@ def supervisee_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(shared_qs, SHARED_PER_PAGE).get_page(request.GET.get("page"))
     shared = list(page.object_list)
     with_alerts = journal.clients_with_open_alerts(alerts)
-    risk = list(journal.unacknowledged_risk(alerts))
+    risk = journal.unacknowledged_risk(alerts)
     notes = list(SupervisionNote.objects.filter(supervisor=user, therapist=therapist))
     client_ids = (
         {r.episode.client_id for r in shared}
         | {row["episode__client_id"] for row in with_alerts}
-        | {alert.episode.client.pk for alert in risk}
+        | {row.client_id for row in risk}
     )
     log_clients_viewed(
         "care.supervisee.viewed",
