@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from alliance.accounts.models import Supervision, User
-from alliance.care.models import Alert, Client, Episode, Reflection
+from alliance.care.models import Alert, Appointment, Client, Episode, Reflection
 
 
 def supervisee_ids(user: User) -> QuerySet[Supervision, int]:
@@ -67,3 +67,30 @@ def get_episode_or_404(user: User, pk: int) -> Episode:
 def is_own_episode(user: User, episode: Episode) -> bool:
     """Changes (attendance, ratings, notes) are the treating therapist's; supervisors only read."""
     return episode.therapist_id == user.pk
+
+
+def get_own_episode_or_404(user: User, pk: int) -> Episode:
+    """The episode the user may change: theirs. Their supervisor reads it but gets 404 here."""
+    episode = get_episode_or_404(user, pk)
+    if not is_own_episode(user, episode):
+        raise Http404("No such episode")
+    return episode
+
+
+def get_appointment_or_404(user: User, pk: int) -> Appointment:
+    try:
+        return (
+            Appointment.objects.select_related("episode__client", "episode__therapist")
+            .filter(episode__in=episodes_visible_to(user))
+            .get(pk=pk)
+        )
+    except Appointment.DoesNotExist:
+        raise Http404("No such appointment") from None
+
+
+def get_own_appointment_or_404(user: User, pk: int) -> Appointment:
+    """The appointment the user may change (see get_own_episode_or_404)."""
+    appointment = get_appointment_or_404(user, pk)
+    if not is_own_episode(user, appointment.episode):
+        raise Http404("No such appointment")
+    return appointment

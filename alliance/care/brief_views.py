@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET
 from alliance.accounts.audit import log_event
 from alliance.accounts.models import User
 from alliance.care import access, brief, words
-from alliance.care.models import Appointment
 
 
 def _user(request: HttpRequest) -> User:
@@ -23,14 +22,7 @@ def _user(request: HttpRequest) -> User:
 @require_GET
 def appointment_brief(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    try:
-        appointment = (
-            Appointment.objects.select_related("episode__client", "episode__therapist")
-            .filter(episode__in=access.episodes_visible_to(user))
-            .get(pk=pk)
-        )
-    except Appointment.DoesNotExist:
-        raise Http404 from None
+    appointment = access.get_appointment_or_404(user, pk)
     summary = brief.build(user, appointment)
     log_event("care.brief.viewed", obj=appointment, data={"responses": summary.response_count})
     return render(

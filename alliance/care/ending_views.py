@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,7 +19,7 @@ from alliance.accounts.audit import log_event
 from alliance.accounts.models import User
 from alliance.care import access, ending
 from alliance.care.ending_forms import EndEpisodeForm, FinalSessionForm, LearnedTogetherForm
-from alliance.care.models import Appointment, Attendance, Episode
+from alliance.care.models import Appointment, Attendance
 from alliance.core import once
 from alliance.reports.pdf import pdf_response, render_pdf
 
@@ -26,21 +28,13 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _own_episode_or_404(request: HttpRequest, pk: int) -> Episode:
-    user = _user(request)
-    episode = access.get_episode_or_404(user, pk)
-    if not access.is_own_episode(user, episode):
-        raise Http404("Only the treating therapist ends an episode")
-    return episode
-
-
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def episode_end(request: HttpRequest, pk: int) -> HttpResponse:
     """End the episode; once ended, the same page edits "what we learned together"."""
     user = _user(request)
-    episode = _own_episode_or_404(request, pk)
+    episode = access.get_own_episode_or_404(user, pk)
     here = reverse("episode_end", args=[episode.pk])
     data = request.POST if request.method == "POST" else None
     final = ending.final_measures(episode)
@@ -109,7 +103,7 @@ def _ended_message(ended: ending.Ended) -> str:
 def episode_final_session(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark the session whose check-in also asks "What will you take with you?"."""
     user = _user(request)
-    episode = _own_episode_or_404(request, pk)
+    episode = access.get_own_episode_or_404(user, pk)
     form = FinalSessionForm(request.POST)
     here = reverse("episode_end", args=[episode.pk])
     if not form.is_valid():
@@ -138,21 +132,25 @@ def episode_final_session(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(target)
 
 
+def _termination_pdf(
+    request: HttpRequest, pk: int, version: Literal["record", "client"]
+) -> HttpResponse:
+    episode = access.get_episode_or_404(_user(request), pk)
+    data = ending.record_data(episode) if version == "record" else ending.client_data(episode)
+    pdf = render_pdf(f"termination_{version}", data)
+    log_event("care.termination.exported", obj=episode, data={"version": version})
+    return pdf_response(pdf, f"{episode.client.code} ending summary ({version}).pdf")
+
+
 @never_cache
 @login_required
 @require_GET
 def termination_record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    episode = access.get_episode_or_404(_user(request), pk)
-    pdf = render_pdf("termination_record", ending.record_data(episode))
-    log_event("care.termination.exported", obj=episode, data={"version": "record"})
-    return pdf_response(pdf, f"{episode.client.code} ending summary (record).pdf")
+    return _termination_pdf(request, pk, "record")
 
 
 @never_cache
 @login_required
 @require_GET
 def termination_client_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    episode = access.get_episode_or_404(_user(request), pk)
-    pdf = render_pdf("termination_client", ending.client_data(episode))
-    log_event("care.termination.exported", obj=episode, data={"version": "client"})
-    return pdf_response(pdf, f"{episode.client.code} ending summary (client).pdf")
+    return _termination_pdf(request, pk, "client")

@@ -31,21 +31,6 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _own_appointment_or_404(user: User, pk: int) -> Appointment:
-    """Reflections are written by the treating therapist only; everyone else gets 404."""
-    try:
-        appointment = (
-            Appointment.objects.select_related("episode__client")
-            .filter(episode__in=access.episodes_visible_to(user))
-            .get(pk=pk)
-        )
-    except Appointment.DoesNotExist:
-        raise Http404 from None
-    if not access.is_own_episode(user, appointment.episode):
-        raise Http404
-    return appointment
-
-
 def _has_started(appointment: Appointment) -> bool:
     return appointment.attendance != Attendance.SCHEDULED or (
         appointment.scheduled_at <= timezone.now()
@@ -57,7 +42,8 @@ def _has_started(appointment: Appointment) -> bool:
 @require_http_methods(["GET", "POST"])
 def reflection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    appointment = _own_appointment_or_404(user, pk)
+    # Reflections are written by the treating therapist only; everyone else gets 404.
+    appointment = access.get_own_appointment_or_404(user, pk)
     existing = Reflection.objects.filter(appointment=appointment).first()
     if existing is not None and existing.therapist_id != user.pk:
         # Written by the previous therapist of a transferred episode: theirs to edit, not ours.

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,28 +36,6 @@ from alliance.core import once
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _own_episode_or_404(user: User, pk: int) -> Episode:
-    episode = access.get_episode_or_404(user, pk)
-    if not access.is_own_episode(user, episode):
-        raise Http404("No such episode")
-    return episode
-
-
-def _own_appointment_or_404(user: User, pk: int) -> Appointment:
-    try:
-        appointment = (
-            Appointment.objects.select_related("episode__client", "episode__therapist")
-            .filter(episode__in=access.episodes_visible_to(user))
-            .get(pk=pk)
-        )
-    except Appointment.DoesNotExist:
-        raise Http404("No such appointment") from None
-    # Supervisors read their supervisees' sessions but do not reschedule them.
-    if not access.is_own_episode(user, appointment.episode):
-        raise Http404("No such appointment")
-    return appointment
 
 
 def _repeat_of(request: HttpRequest) -> str | None:
@@ -88,7 +68,7 @@ def _upcoming(episode: Episode) -> list[Appointment]:
 @require_http_methods(["GET", "POST"])
 def appointment_book(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    episode = _own_episode_or_404(user, pk)
+    episode = access.get_own_episode_or_404(user, pk)
     client_url = reverse("client_detail", args=[episode.client.code])
     status = 200
     if request.method == "POST":
@@ -157,12 +137,23 @@ def _changed_message(request: HttpRequest, text: str, revoked: int) -> None:
     messages.success(request, text)
 
 
-@login_required
-@never_cache
-@require_http_methods(["GET", "POST"])
-def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
+_Change = TypeVar("_Change", MoveForm, CancelForm)
+
+
+def _change_page(
+    request: HttpRequest,
+    pk: int,
+    page: str,
+    make_form: Callable[[QueryDict | None, Appointment], _Change],
+    change: Callable[[_Change, Appointment], tuple[str, int]],
+) -> HttpResponse:
+    """Move and cancel: the same page around a different form and change.
+
+    `change` runs inside the transaction that claims the form, and returns the message to show and
+    how many check-in links it revoked.
+    """
     user = _user(request)
-    appointment = _own_appointment_or_404(user, pk)
+    appointment = access.get_own_appointment_or_404(user, pk)
     episode = appointment.episode
     client_url = reverse("client_detail", args=[episode.client.code])
     changeable = scheduling.is_changeable(appointment)
@@ -170,32 +161,22 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if (done := _repeat_of(request)) is not None:
             return redirect(done or client_url)
-        form = MoveForm(request.POST, appointment=appointment)
-        if changeable and form.is_valid() and form.start is not None:
+        form = make_form(request.POST, appointment)
+        if changeable and form.is_valid():
             with transaction.atomic():
-                if (done := once.claim(form, user, "appointment.move")) is not None:
+                if (done := once.claim(form, user, f"appointment.{page}")) is not None:
                     return redirect(done or client_url)
-                old = appointment.scheduled_at
-                revoked = scheduling.move(appointment, form.start)
+                text, revoked = change(form, appointment)
                 once.remember(form, client_url)
-            _changed_message(
-                request,
-                _("Session %(n)d moved from %(old)s to %(new)s.")
-                % {
-                    "n": appointment.session_number,
-                    "old": when_label(old),
-                    "new": when_label(appointment.scheduled_at),
-                },
-                revoked,
-            )
+            _changed_message(request, text, revoked)
             return redirect(client_url)
         status = 400
     else:
-        form = MoveForm(appointment=appointment)
-        log_event("care.schedule.viewed", obj=appointment, data={"page": "move"})
+        form = make_form(None, appointment)
+        log_event("care.schedule.viewed", obj=appointment, data={"page": page})
     return render(
         request,
-        "care/schedule/move.html",
+        f"care/schedule/{page}.html",
         {
             "appointment": appointment,
             "episode": episode,
@@ -205,55 +186,42 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _move(form: MoveForm, appointment: Appointment) -> tuple[str, int]:
+    assert form.start is not None  # MoveForm.clean sets it whenever the form is valid
+    old = appointment.scheduled_at
+    revoked = scheduling.move(appointment, form.start)
+    text = _("Session %(n)d moved from %(old)s to %(new)s.") % {
+        "n": appointment.session_number,
+        "old": when_label(old),
+        "new": when_label(appointment.scheduled_at),
+    }
+    return text, revoked
+
+
+def _cancel(form: CancelForm, appointment: Appointment) -> tuple[str, int]:
+    revoked = scheduling.cancel(appointment, form.cleaned_data["kind"])
+    text = _("Session %(n)d on %(when)s: %(what)s.") % {
+        "n": appointment.session_number,
+        "when": when_label(appointment.scheduled_at),
+        "what": appointment.get_attendance_display().lower(),
+    }
+    return text, revoked
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
+    return _change_page(request, pk, "move", lambda data, a: MoveForm(data, appointment=a), _move)
 
 
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    appointment = _own_appointment_or_404(user, pk)
-    episode = appointment.episode
-    client_url = reverse("client_detail", args=[episode.client.code])
-    changeable = scheduling.is_changeable(appointment)
-    status = 200
-    if request.method == "POST":
-        if (done := _repeat_of(request)) is not None:
-            return redirect(done or client_url)
-        form = CancelForm(request.POST)
-        if changeable and form.is_valid():
-            with transaction.atomic():
-                if (done := once.claim(form, user, "appointment.cancel")) is not None:
-                    return redirect(done or client_url)
-                revoked = scheduling.cancel(appointment, form.cleaned_data["kind"])
-                once.remember(form, client_url)
-            _changed_message(
-                request,
-                _("Session %(n)d on %(when)s: %(what)s.")
-                % {
-                    "n": appointment.session_number,
-                    "when": when_label(appointment.scheduled_at),
-                    "what": appointment.get_attendance_display().lower(),
-                },
-                revoked,
-            )
-            return redirect(client_url)
-        status = 400
-    else:
-        form = CancelForm()
-        log_event("care.schedule.viewed", obj=appointment, data={"page": "cancel"})
-    return render(
-        request,
-        "care/schedule/cancel.html",
-        {
-            "appointment": appointment,
-            "episode": episode,
-            "client": episode.client,
-            "form": form,
-            "changeable": changeable,
-        },
-        status=status,
-    )
+    return _change_page(request, pk, "cancel", lambda data, _a: CancelForm(data), _cancel)
 
 
 def _week_id(day: date) -> str:

@@ -43,24 +43,6 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _appointment_or_404(user: User, pk: int) -> Appointment:
-    try:
-        return (
-            Appointment.objects.select_related("episode__client", "episode__therapist")
-            .filter(episode__in=access.episodes_visible_to(user))
-            .get(pk=pk)
-        )
-    except Appointment.DoesNotExist:
-        raise Http404 from None
-
-
-def _own_appointment_or_404(user: User, pk: int) -> Appointment:
-    appointment = _appointment_or_404(user, pk)
-    if not access.is_own_episode(user, appointment.episode):
-        raise Http404
-    return appointment
-
-
 def _therapist_rating(appointment: Appointment) -> Response | None:
     return Response.objects.filter(
         appointment=appointment, instrument=THERAPIST_RATING, respondent=Respondent.THERAPIST
@@ -82,7 +64,7 @@ def _after_save_url(appointment: Appointment) -> str:
 @require_http_methods(["GET", "POST"])
 def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    appointment = _appointment_or_404(user, pk)
+    appointment = access.get_appointment_or_404(user, pk)
     can_change = access.is_own_episode(user, appointment.episode)
     existing = _therapist_rating(appointment)
     now = timezone.now()
@@ -185,7 +167,7 @@ def _bad_link_form(request: HttpRequest, appointment: Appointment) -> HttpRespon
 def create_checkin_link(request: HttpRequest, pk: int) -> HttpResponse:
     """A fresh link shown once, as text (with a copy button) and as a QR code for the room."""
     user = _user(request)
-    appointment = _own_appointment_or_404(user, pk)
+    appointment = access.get_own_appointment_or_404(user, pk)
     form = LinkForm(request.POST)
     if not form.is_valid():
         return _bad_link_form(request, appointment)
@@ -216,7 +198,7 @@ def create_checkin_link(request: HttpRequest, pk: int) -> HttpResponse:
 def send_checkin_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Email a fresh link to the client, only with their consent and an address on file."""
     user = _user(request)
-    appointment = _own_appointment_or_404(user, pk)
+    appointment = access.get_own_appointment_or_404(user, pk)
     page = reverse("appointment_detail", args=[appointment.pk])
     form = LinkForm(request.POST)
     if not form.is_valid():

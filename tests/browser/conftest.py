@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.test import Client as HttpClient
 
 from tests.checkin.conftest import visit  # noqa: F401  (shared fixture)
 
@@ -20,6 +22,7 @@ CHROMIUM = Path(os.environ.get("ALLIANCE_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 360, "height": 780}
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -112,3 +115,34 @@ def assert_no_horizontal_scroll(page: Any) -> None:
     assert width <= page.viewport_size["width"], (
         f"page is {width}px wide at {page.viewport_size['width']}px"
     )
+
+
+def signed_in(page: Any, live_server: Any, user: Any) -> None:
+    """Sign the page's browser context in as the user without the login form (tests of other pages)."""
+    # The first request warms the live server up (templates, the instrument registry); on a busy
+    # machine that alone can pass the fixtures' 10 s.
+    page.set_default_navigation_timeout(30_000)
+    http = HttpClient()
+    http.force_login(user)
+    value = http.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": value, "url": live_server.url}]
+    )
+
+
+def sign_in_with_form(page: Any, live_server: Any, email: str) -> None:
+    """Sign in as a person does, through the login page; returns once the next page has loaded."""
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.wait_for_load_state()
+
+
+def check_page(page: Any, shots: Shots, step: str, *, phone: bool = False) -> None:
+    """A screenshot of the step, the axe check, and on a phone no sideways scrolling."""
+    shots.take(page, step)
+    assert_accessible(page)
+    if phone:
+        assert_no_horizontal_scroll(page)

@@ -10,26 +10,11 @@ import pytest
 
 from alliance.care.models import ClinicSettings
 from alliance.checkin.links import create_link
-from tests.browser.conftest import Shots, assert_accessible, assert_no_horizontal_scroll
+from tests.browser.conftest import Shots, check_page, signed_in
 from tests.care.ending_data import history
 from tests.conftest import Clinic
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _sign_in(page: Any, live_server: Any, email: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("correct horse battery staple")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
-def _check(page: Any, shots: Shots, step: str, phone: bool) -> None:
-    shots.take(page, step)
-    assert_accessible(page)
-    if phone:
-        assert_no_horizontal_scroll(page)
 
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
@@ -40,24 +25,24 @@ def test_charts_progress_and_ending(
     on_phone = device == "phone"
     h = history(clinic.owner, sessions=8)
     _link, token = create_link(h.future, created_by=clinic.owner)
-    _sign_in(page, live_server, clinic.owner.email)
+    signed_in(page, live_server, clinic.owner)
 
     page.goto(f"{live_server.url}/clients/{h.episode.client.code}/")
     page.locator(f"#charts-{h.episode.pk} svg").first.wait_for()
     assert page.locator(f"#charts-{h.episode.pk} svg").count() == 4
-    _check(page, shots, "client-page-charts", on_phone)
+    check_page(page, shots, "client-page-charts", phone=on_phone)
 
     page.goto(f"{live_server.url}/episodes/{h.episode.pk}/progress/")
     assert page.get_by_text("Your mood (PHQ-9) score went from 18 to 9.").is_visible()
-    _check(page, shots, "progress", on_phone)
+    check_page(page, shots, "progress", phone=on_phone)
 
     page.goto(f"{live_server.url}/episodes/{h.episode.pk}/end/")
-    _check(page, shots, "end", on_phone)
+    check_page(page, shots, "end", phone=on_phone)
     page.get_by_label("What we learned together").fill("Small steps count.")
     page.get_by_role("button", name="End the episode").click()
     page.wait_for_load_state()
     assert page.get_by_text("1 booked session was cancelled").is_visible()
-    _check(page, shots, "ended", on_phone)
+    check_page(page, shots, "ended", phone=on_phone)
 
     settings = ClinicSettings.load()
     settings.share_progress_with_clients = True
@@ -69,4 +54,4 @@ def test_charts_progress_and_ending(
     _link, token = create_link(h.future, created_by=clinic.owner)
     page.goto(f"{live_server.url}/c/{token}/progress/")
     assert page.get_by_text("Your mood (PHQ-9) score went from 18 to 9.").is_visible()
-    _check(page, shots, "client-progress-link", on_phone)
+    check_page(page, shots, "client-progress-link", phone=on_phone)

@@ -12,10 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client as HttpClient
 
-from tests.browser.conftest import PHONE, SCREENSHOTS, assert_accessible
+from tests.browser.conftest import (
+    PHONE,
+    SCREENSHOTS,
+    assert_accessible,
+    assert_no_horizontal_scroll,
+    signed_in,
+)
 from tests.conftest import Clinic
 from tests.test_access_matrix import MATRIX, TOKEN_PAGES
 
@@ -48,16 +52,6 @@ PAGES = sorted(
 )
 
 
-def _session_cookie(clinic: Clinic, role: str, live_server: Any) -> list[dict[str, Any]]:
-    user = clinic.user(role)
-    if user is None:
-        return []
-    http = HttpClient()
-    http.force_login(user)
-    value = http.cookies[settings.SESSION_COOKIE_NAME].value
-    return [{"name": settings.SESSION_COOKIE_NAME, "value": value, "url": live_server.url}]
-
-
 @pytest.mark.parametrize("name", PAGES)
 def test_page_at_desktop_and_phone(
     browser: Any, live_server: Any, clinic: Clinic, name: str
@@ -73,17 +67,19 @@ def test_page_at_desktop_and_phone(
         ("phone", {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True}),
     ):
         context = browser.new_context(**options)
-        context.add_cookies(_session_cookie(clinic, role, live_server))
         page = context.new_page()
         page.set_default_timeout(10_000)
+        if (user := clinic.user(role)) is not None:
+            signed_in(page, live_server, user)
         errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on(
+            "console", lambda m, seen=errors: seen.append(m.text) if m.type == "error" else None
+        )
         response = page.goto(url)
         assert response is not None and response.status == 200, f"{name} as {role}: {url}"
         page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
         assert not [e for e in errors if "Content Security Policy" in e], (name, errors)
         assert_accessible(page)
         if label == "phone":
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= PHONE["width"], f"{name} is {width}px wide on a 360px phone"
+            assert_no_horizontal_scroll(page)
         context.close()

@@ -7,43 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client as HttpClient
 
 from alliance.care.models import Client, GoalRevision
-from tests.browser.conftest import Shots, assert_accessible, assert_no_horizontal_scroll
+from tests.browser.conftest import Shots, check_page, signed_in
 from tests.conftest import Clinic
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _signed_in(page: Any, live_server: Any, user: Any) -> None:
-    # The first request warms the live server up (templates, the instrument registry); on a busy
-    # machine that alone can pass the fixture's 10 s.
-    page.set_default_navigation_timeout(30_000)
-    http = HttpClient()
-    http.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": http.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-
-
-def _check(page: Any, shots: Shots, step: str) -> None:
-    shots.take(page, step)
-    assert_accessible(page)
-    assert_no_horizontal_scroll(page)
-
-
 def test_add_a_client_and_reword_a_goal_on_a_phone(
     phone: Any, live_server: Any, clinic: Clinic, shots: Shots
 ) -> None:
-    _signed_in(phone, live_server, clinic.owner)
+    signed_in(phone, live_server, clinic.owner)
     phone.goto(live_server.url + "/caseload/")
     phone.get_by_role("link", name="Add a client").click()
     phone.get_by_label("Name", exact=True).fill("Theodora Pennywhistle")
@@ -51,14 +26,14 @@ def test_add_a_client_and_reword_a_goal_on_a_phone(
     phone.get_by_label("Goal 1").fill("Feel less alone at weekends")
     phone.get_by_role("button", name="Add the client").click()
     assert phone.get_by_text("Consent to emailed links needs an email address").is_visible()
-    _check(phone, shots, "create-with-error")
+    check_page(phone, shots, "create-with-error", phone=True)
 
     phone.get_by_label("Email", exact=True).fill("tp@example.com")
     phone.get_by_role("button", name="Add the client").click()
     phone.get_by_text("with their first episode").wait_for()
     client = Client.objects.get(email_consent=True)
     assert client.code in phone.url and "Pennywhistle" not in phone.url
-    _check(phone, shots, "client-page")
+    check_page(phone, shots, "client-page", phone=True)
 
     phone.get_by_role("link", name="Goals and measure plan").click()
     phone.get_by_label("Goal 1").fill("Feel less alone, weekends and evenings")
@@ -66,19 +41,19 @@ def test_add_a_client_and_reword_a_goal_on_a_phone(
     phone.get_by_text("Earlier wordings").wait_for()
     assert phone.get_by_text("Feel less alone at weekends").is_visible()
     assert GoalRevision.objects.filter(goal__episode__client=client).count() == 1
-    _check(phone, shots, "goals-history")
+    check_page(phone, shots, "goals-history", phone=True)
 
 
 def test_caseload_filters_alert_errors_and_not_found(
     phone: Any, live_server: Any, clinic: Clinic, shots: Shots
 ) -> None:
-    _signed_in(phone, live_server, clinic.owner)
+    signed_in(phone, live_server, clinic.owner)
     phone.goto(live_server.url + "/caseload/")
     assert phone.locator(".attention-item").count() == 1
     phone.get_by_label("With open alerts").check()
     phone.get_by_role("button", name="Apply").click()
     phone.wait_for_url("**alerts=on**")
-    _check(phone, shots, "caseload-filtered")
+    check_page(phone, shots, "caseload-filtered", phone=True)
 
     phone.goto(live_server.url + f"/clients/{clinic.client.code}/")
     card = phone.locator(f"#alert-{clinic.alert.pk}")
@@ -88,9 +63,9 @@ def test_caseload_filters_alert_errors_and_not_found(
     card.get_by_role("button", name="Close the alert").click()
     card = phone.locator(f"#alert-{clinic.alert.pk}")
     card.get_by_text("Choose a reason for closing the alert.").wait_for()
-    _check(phone, shots, "alert-error-in-place")
+    check_page(phone, shots, "alert-error-in-place", phone=True)
 
     response = phone.goto(live_server.url + "/clients/C-NOPE1/")
     assert response.status == 404
     assert phone.get_by_role("heading", name="This page isn't here").is_visible()
-    _check(phone, shots, "not-found")
+    check_page(phone, shots, "not-found", phone=True)

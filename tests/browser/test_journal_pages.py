@@ -12,25 +12,10 @@ from django.utils import timezone
 
 from alliance.care.models import Attendance, Reflection
 from tests import factories
-from tests.browser.conftest import Shots, assert_accessible, assert_no_horizontal_scroll
+from tests.browser.conftest import Shots, check_page, signed_in
 from tests.conftest import Clinic
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _sign_in(page: Any, live_server: Any, email: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("correct horse battery staple")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
-def _check(page: Any, shots: Shots, step: str, phone: bool) -> None:
-    shots.take(page, step)
-    assert_accessible(page)
-    if phone:
-        assert_no_horizontal_scroll(page)
 
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
@@ -61,16 +46,16 @@ def test_write_a_reflection_and_see_it_as_the_supervisor(
     factories.ResponseFactory.create(
         episode=clinic.episode, appointment=session, instrument="checkin", total=5.5
     )
-    _sign_in(page, live_server, clinic.owner.email)
+    signed_in(page, live_server, clinic.owner)
     page.goto(f"{live_server.url}/clients/{clinic.client.code}/")
     page.get_by_role("link", name="Write a reflection on session 3").click()
     page.wait_for_url("**/reflection/")
-    _check(page, shots, "reflection-form", on_phone)
+    check_page(page, shots, "reflection-form", phone=on_phone)
 
     # Nothing chosen and nothing written: the page says why.
     page.get_by_role("button", name="Save reflection").click()
     page.get_by_text("Choose at least one reaction").wait_for()
-    _check(page, shots, "reflection-empty-refused", on_phone)
+    check_page(page, shots, "reflection-empty-refused", phone=on_phone)
 
     page.get_by_role("group", name="Frustrated").get_by_label("3 · strongly").check()
     page.get_by_role("group", name="Moved").get_by_label("1 · a little").check()
@@ -79,7 +64,7 @@ def test_write_a_reflection_and_see_it_as_the_supervisor(
     page.get_by_role("button", name="Save reflection").click()
     page.wait_for_url(f"**/clients/{clinic.client.code}/")
     page.get_by_text("consider bringing it to supervision").first.wait_for()
-    _check(page, shots, "client-page-with-suggestion", on_phone)
+    check_page(page, shots, "client-page-with-suggestion", phone=on_phone)
     reflection = Reflection.objects.get(appointment=session)
     assert reflection.reactions == {"frustrated": 3, "moved": 1}
     assert reflection.shared_with_supervisor
@@ -87,14 +72,14 @@ def test_write_a_reflection_and_see_it_as_the_supervisor(
     page.get_by_role("link", name="Reactions beside the client's ratings").first.click()
     page.wait_for_url("**/reactions/")
     page.get_by_text("Frustrated (strongly), Moved (a little)").wait_for()
-    _check(page, shots, "reactions-beside-ratings", on_phone)
+    check_page(page, shots, "reactions-beside-ratings", phone=on_phone)
 
     page.goto(f"{live_server.url}/journal/")
     page.get_by_text("Strong frustration in 2 of your last").first.wait_for()
-    _check(page, shots, "journal", on_phone)
+    check_page(page, shots, "journal", phone=on_phone)
 
     page.context.clear_cookies()
-    _sign_in(page, live_server, clinic.supervisor.email)
+    signed_in(page, live_server, clinic.supervisor)
     page.goto(f"{live_server.url}/supervision/")
     page.get_by_role("link", name="Supervision page").first.click()
     page.get_by_text("Again I felt the pull to push harder.").wait_for()
@@ -102,4 +87,4 @@ def test_write_a_reflection_and_see_it_as_the_supervisor(
     page.get_by_label("Your note").fill("Talked about the pull to push; try staying with silence.")
     page.get_by_role("button", name="Add note").click()
     page.get_by_text("Supervision note saved").wait_for()
-    _check(page, shots, "supervisee-page", on_phone)
+    check_page(page, shots, "supervisee-page", phone=on_phone)

@@ -10,25 +10,10 @@ import pytest
 from django.utils import timezone
 
 from alliance.care.models import Appointment
-from tests.browser.conftest import Shots, assert_accessible, assert_no_horizontal_scroll
+from tests.browser.conftest import Shots, check_page, signed_in
 from tests.conftest import Clinic
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _sign_in(page: Any, live_server: Any) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Email").fill("owner@clinic.test")
-    page.get_by_label("Password").fill("correct horse battery staple")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/caseload/")
-
-
-def _check(page: Any, shots: Shots, step: str, phone: bool) -> None:
-    shots.take(page, step)
-    assert_accessible(page)
-    if phone:
-        assert_no_horizontal_scroll(page)
 
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
@@ -37,11 +22,11 @@ def test_book_a_series_see_it_move_and_cancel(
 ) -> None:
     page = request.getfixturevalue(device)
     on_phone = device == "phone"
-    _sign_in(page, live_server)
+    signed_in(page, live_server, clinic.owner)
     page.goto(f"{live_server.url}/clients/{clinic.client.code}/")
     page.get_by_role("link", name="Book a session or a series").click()
     page.wait_for_url("**/book/")
-    _check(page, shots, "book", on_phone)
+    check_page(page, shots, "book", phone=on_phone)
 
     # A past date without saying what happened is refused, with the reason on the page.
     yesterday = timezone.localdate() - timedelta(days=1)
@@ -49,7 +34,7 @@ def test_book_a_series_see_it_move_and_cancel(
     page.get_by_label("Time", exact=True).fill("10:00")
     page.get_by_role("button", name="Book").click()
     page.get_by_text("This date is in the past: record what happened.").wait_for()
-    _check(page, shots, "book-past-refused", on_phone)
+    check_page(page, shots, "book-past-refused", phone=on_phone)
 
     start = timezone.localdate() + timedelta(days=3)
     page.get_by_label("Date", exact=True).fill(f"{start:%Y-%m-%d}")
@@ -59,34 +44,34 @@ def test_book_a_series_see_it_move_and_cancel(
     page.get_by_role("button", name="Book").click()
     page.wait_for_url(f"**/clients/{clinic.client.code}/")
     page.get_by_text("6 sessions booked").wait_for()
-    _check(page, shots, "client-after-booking", on_phone)
+    check_page(page, shots, "client-after-booking", phone=on_phone)
     assert Appointment.objects.filter(episode=clinic.episode).count() == 7
 
     page.get_by_role("link", name="Agenda").first.click()
     page.wait_for_url("**/agenda/")
-    _check(page, shots, "agenda", on_phone)
+    check_page(page, shots, "agenda", phone=on_phone)
     page.get_by_role("link", name="Next week").click()
     page.wait_for_url("**/agenda/?week=*")
-    _check(page, shots, "agenda-next-week", on_phone)
+    check_page(page, shots, "agenda-next-week", phone=on_phone)
 
     page.goto(f"{live_server.url}/clients/{clinic.client.code}/")
     page.get_by_role("link", name="Move session 2").click()
     page.wait_for_url("**/move/")
-    _check(page, shots, "move", on_phone)
+    check_page(page, shots, "move", phone=on_phone)
     page.get_by_label("Time", exact=True).fill("17:30")
     page.get_by_role("button", name="Move the session").click()
     page.get_by_text("moved from").first.wait_for()
 
     page.get_by_role("link", name="Cancel session 2").click()
     page.wait_for_url("**/cancel/")
-    _check(page, shots, "cancel", on_phone)
+    check_page(page, shots, "cancel", phone=on_phone)
     page.get_by_label("Cancelled with notice").check()
     page.get_by_role("button", name="Cancel the session").click()
     page.get_by_text("cancelled with notice").first.wait_for()
 
     page.goto(f"{live_server.url}/calendar/")
-    _check(page, shots, "calendar", on_phone)
+    check_page(page, shots, "calendar", phone=on_phone)
     page.get_by_role("button", name="Make my calendar address").click()
     address = page.get_by_role("textbox", name="Calendar address").input_value()
     assert address.startswith(live_server.url + "/calendar/") and address.endswith(".ics")
-    _check(page, shots, "calendar-new-address", on_phone)
+    check_page(page, shots, "calendar-new-address", phone=on_phone)

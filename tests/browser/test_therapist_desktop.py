@@ -9,19 +9,11 @@ import pytest
 
 from alliance.care import alert_sync
 from alliance.care.models import Alert, Appointment, Respondent, Response
-from tests.browser.conftest import Shots, assert_accessible
+from tests.browser.conftest import Shots, assert_accessible, sign_in_with_form
 from tests.care.test_alert_sync import RUPTURE_SERIES, _checkins
 from tests.care.test_alert_sync import episode as episode  # the shared fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _sign_in(page: Any, live_server: Any, email: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("correct horse battery staple")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/caseload/")
 
 
 def test_alert_is_acknowledged_in_place(
@@ -29,7 +21,7 @@ def test_alert_is_acknowledged_in_place(
 ) -> None:
     _checkins(episode, RUPTURE_SERIES)
     alert_sync.sync([episode.pk])
-    _sign_in(desktop, live_server, "t@clinic.test")
+    sign_in_with_form(desktop, live_server, "t@clinic.test")
     assert desktop.get_by_role("heading", name="Needs your attention").is_visible()
     shots.take(desktop, "caseload")
     assert_accessible(desktop)
@@ -62,7 +54,7 @@ def test_session_recorded_in_one_form(
 ) -> None:
     [appointment] = _checkins(episode, [8])
     Appointment.objects.filter(pk=appointment.pk).update(attendance="scheduled")
-    _sign_in(desktop, live_server, "t@clinic.test")
+    sign_in_with_form(desktop, live_server, "t@clinic.test")
     desktop.goto(f"{live_server.url}/appointments/{appointment.pk}/")
     desktop.get_by_label("Attended").check()
     for dimension in range(4):

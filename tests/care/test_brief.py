@@ -17,11 +17,9 @@ from alliance.care.models import (
     Appointment,
     Attendance,
     Episode,
-    Respondent,
-    ResponseSource,
 )
-from alliance.care.responses import record_response
 from tests import factories
+from tests.care.builders import client_answers, http_as, session_in
 from tests.conftest import Clinic
 
 
@@ -33,12 +31,7 @@ def _session(
     comment: str | None = None,
     attendance: str = Attendance.ATTENDED,
 ) -> Appointment:
-    appointment = factories.AppointmentFactory.create(
-        episode=episode,
-        session_number=number,
-        scheduled_at=timezone.now() - timedelta(days=7 * (40 - number)),
-        attendance=attendance,
-    )
+    appointment = session_in(episode, number, days=-7 * (40 - number), attendance=attendance)
     # PHQ-9 total spread over the items (item 9 stays 0).
     items = {str(i): 0 for i in range(1, 10)}
     for i in range(phq9):
@@ -51,22 +44,14 @@ def _session(
             {"bond": bond, "goals": goals, "tasks": tasks, "overall": overall, "better": comment},
         ),
     ):
-        record_response(
-            episode=episode,
-            appointment=appointment,
-            instrument_id=instrument,
-            answers=answers,
-            respondent=Respondent.CLIENT,
-            source=ResponseSource.CHECKIN,
-            submitted_at=appointment.scheduled_at + timedelta(hours=1),
+        client_answers(
+            appointment, instrument, answers, appointment.scheduled_at + timedelta(hours=1)
         )
     return appointment
 
 
 def _get(user: User, appointment: Appointment) -> str:
-    http = HttpClient()
-    http.force_login(user)
-    response = http.get(reverse("appointment_brief", args=[appointment.pk]))
+    response = http_as(user).get(reverse("appointment_brief", args=[appointment.pk]))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     return response.content.decode()
@@ -85,12 +70,7 @@ def test_brief_shows_change_dimensions_words_goals_and_openings(clinic: Clinic) 
         suggestion="Invite the client to talk about the last session itself.",
         evidence={"measures": {"goals": {"before": 8, "after": 3}}},
     )
-    next_session = factories.AppointmentFactory.create(
-        episode=clinic.episode,
-        session_number=5,
-        scheduled_at=timezone.now() + timedelta(days=2),
-        attendance=Attendance.SCHEDULED,
-    )
+    next_session = session_in(clinic.episode, 5, days=2)
     page = _get(clinic.owner, next_session)
     # Latest PHQ-9 10 vs 17 (-7: reliable, threshold 6) and vs intake 20.
     assert "17 → 10" in page and "14 → 10" in page  # intake: session 1 of the fixture
@@ -110,18 +90,8 @@ def test_brief_shows_change_dimensions_words_goals_and_openings(clinic: Clinic) 
 
 def test_missed_session_gives_a_missed_session_opening(clinic: Clinic) -> None:
     _session(clinic.episode, 2, 12, (7, 7, 7, 7))
-    factories.AppointmentFactory.create(
-        episode=clinic.episode,
-        session_number=3,
-        scheduled_at=timezone.now() - timedelta(days=3),
-        attendance=Attendance.NO_SHOW,
-    )
-    upcoming = factories.AppointmentFactory.create(
-        episode=clinic.episode,
-        session_number=4,
-        scheduled_at=timezone.now() + timedelta(days=3),
-        attendance=Attendance.SCHEDULED,
-    )
+    session_in(clinic.episode, 3, days=-3, attendance=Attendance.NO_SHOW)
+    upcoming = session_in(clinic.episode, 4, days=3)
     assert "We didn&#x27;t meet last time." in _get(clinic.owner, upcoming)
 
 
@@ -148,14 +118,8 @@ def test_brief_queries_do_not_grow_with_the_episode() -> None:
     therapist = factories.UserFactory.create()
     episode = factories.EpisodeFactory.create(therapist=therapist)
     factories.GoalFactory.create(episode=episode)
-    http = HttpClient()
-    http.force_login(therapist)
-    upcoming = factories.AppointmentFactory.create(
-        episode=episode,
-        session_number=99,
-        scheduled_at=timezone.now() + timedelta(days=1),
-        attendance=Attendance.SCHEDULED,
-    )
+    http = http_as(therapist)
+    upcoming = session_in(episode, 99, days=1)
     url = reverse("appointment_brief", args=[upcoming.pk])
 
     def count() -> int:

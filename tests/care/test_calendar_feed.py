@@ -16,13 +16,8 @@ from alliance.care import calendar_feed
 from alliance.care.models import Attendance, CalendarFeed
 from alliance.checkin import tokens
 from tests import factories
+from tests.care.builders import http_as, session_in
 from tests.conftest import Clinic
-
-
-def _http(user: User) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 def _renew(http: HttpClient) -> str:
@@ -38,16 +33,11 @@ def _events(body: bytes) -> list[icalendar.Component]:
 
 
 def test_feed_lists_the_therapists_sessions_by_code_only(clinic: Clinic) -> None:
-    cancelled = factories.AppointmentFactory.create(
-        episode=clinic.episode,
-        session_number=2,
-        scheduled_at=timezone.now() + timedelta(days=8),
-        attendance=Attendance.LATE_CANCEL,
-    )
+    cancelled = session_in(clinic.episode, 2, days=8, attendance=Attendance.LATE_CANCEL)
     too_old = factories.AppointmentFactory.create(
         episode=clinic.episode, session_number=3, scheduled_at=timezone.now() - timedelta(days=40)
     )
-    url = _renew(_http(clinic.owner))
+    url = _renew(http_as(clinic.owner))
     assert url.startswith("http://testserver/calendar/") and url.endswith(".ics")
 
     feed = HttpClient().get(url)
@@ -74,7 +64,7 @@ def test_feed_lists_the_therapists_sessions_by_code_only(clinic: Clinic) -> None
 
 
 def test_uids_stay_the_same_when_a_session_moves(clinic: Clinic) -> None:
-    url = _renew(_http(clinic.owner))
+    url = _renew(http_as(clinic.owner))
     before = {str(e["uid"]) for e in _events(HttpClient().get(url).content)}
     clinic.appointment.scheduled_at += timedelta(hours=3)
     clinic.appointment.save()
@@ -84,7 +74,7 @@ def test_uids_stay_the_same_when_a_session_moves(clinic: Clinic) -> None:
 
 
 def test_renewing_kills_the_old_address_at_once(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     old = _renew(http)
     new = _renew(http)
     assert old != new
@@ -94,7 +84,7 @@ def test_renewing_kills_the_old_address_at_once(clinic: Clinic) -> None:
 
 
 def test_only_a_digest_of_the_token_is_stored(clinic: Clinic) -> None:
-    url = _renew(_http(clinic.owner))
+    url = _renew(http_as(clinic.owner))
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
     stored = CalendarFeed.objects.get(user=clinic.owner).token_digest
     assert stored == tokens.digest(token) and token not in stored
@@ -123,7 +113,7 @@ def test_reading_the_feed_is_audited_and_noted(clinic: Clinic) -> None:
 def test_settings_page_says_whether_a_feed_exists_and_never_shows_the_token(
     clinic: Clinic,
 ) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     page = http.get(reverse("calendar_settings")).content.decode()
     assert "You have no calendar address yet." in page
     url = _renew(http)
@@ -132,7 +122,7 @@ def test_settings_page_says_whether_a_feed_exists_and_never_shows_the_token(
 
 
 def test_a_double_submitted_renewal_renews_once(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     data = {"submission_id": str(uuid.uuid4())}
     first = http.post(reverse("calendar_renew"), data)
     digest = CalendarFeed.objects.get(user=clinic.owner).token_digest
@@ -142,7 +132,7 @@ def test_a_double_submitted_renewal_renews_once(clinic: Clinic) -> None:
 
 
 def test_an_incomplete_renewal_says_so(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     page = http.post(reverse("calendar_renew"), {}, follow=True)
     assert "nothing changed" in page.content.decode()
     assert not CalendarFeed.objects.exists()

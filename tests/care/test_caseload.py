@@ -18,13 +18,8 @@ from alliance.accounts.models import User
 from alliance.care import queries
 from alliance.care.models import Alert, AlertNote, Episode, Respondent
 from tests import factories
+from tests.care.builders import http_as
 from tests.conftest import Clinic
-
-
-def _http(user: User) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 def _attention(html: str) -> list[str]:
@@ -53,7 +48,7 @@ def test_one_row_per_client_with_alerts_summarised_most_urgent_first(therapist: 
     quiet = _episode(therapist, "C-QUIET")
     factories.AlertFactory.create(episode=quiet, status="closed")
 
-    rows = _attention(_http(therapist).get(reverse("caseload")).content.decode())
+    rows = _attention(http_as(therapist).get(reverse("caseload")).content.decode())
     assert len(rows) == 2  # five alerts, one row; closed alerts are not attention
     assert "C-URG01" in rows[0] and "C-MANY1" in rows[1]
     # Urgent differs from red by word and icon, not only by colour.
@@ -74,7 +69,7 @@ def test_attention_list_ignores_other_therapists_and_ended_episodes(
     )
     other = factories.EpisodeFactory.create()
     factories.AlertFactory.create(episode=other, severity="urgent")
-    page = _http(therapist).get(reverse("caseload")).content.decode()
+    page = http_as(therapist).get(reverse("caseload")).content.decode()
     assert "Needs your attention" not in page and other.client.code not in page
 
 
@@ -115,7 +110,7 @@ def test_filters_alerts_no_check_in_this_week_and_ending_soon(therapist: User) -
             attendance="scheduled",
             scheduled_at=now + timedelta(days=7 * number),
         )
-    http = _http(therapist)
+    http = http_as(therapist)
     everyone = {"C-ALRT1", "C-ANSWD", "C-ENDSN", "C-BOOKD"}
     assert _codes(http, "") == everyone
     assert _codes(http, "?alerts=on") == {"C-ALRT1"}
@@ -136,13 +131,13 @@ def test_a_check_in_last_week_does_not_count_for_this_week(therapist: User) -> N
         submitted_at=wednesday - timedelta(days=3),  # the Sunday before
     )
     with time_machine.travel(wednesday):
-        assert _codes(_http(therapist), "?quiet=on") == {"C-LASTW"}
+        assert _codes(http_as(therapist), "?quiet=on") == {"C-LASTW"}
         assert queries.week_start(wednesday).weekday() == 0
 
 
 def test_a_bad_filter_value_falls_back_and_says_so(therapist: User) -> None:
     _episode(therapist, "C-ACTV1")
-    page = _http(therapist).get(reverse("caseload") + "?status=nonsense")
+    page = http_as(therapist).get(reverse("caseload") + "?status=nonsense")
     assert page.status_code == 200
     assert "could not be read" in page.content.decode()
     assert "C-ACTV1" in page.content.decode()
@@ -152,7 +147,7 @@ def test_a_bad_filter_value_falls_back_and_says_so(therapist: User) -> None:
 
 
 def test_closing_without_a_reason_says_why(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     url = reverse("alert_action", args=[clinic.alert.pk, "close"])
     in_place = http.post(url, {"submission_id": str(uuid.uuid4())}, HTTP_HX_REQUEST="true")
     assert in_place.status_code == 200
@@ -167,7 +162,7 @@ def test_closing_without_a_reason_says_why(clinic: Clinic) -> None:
 
 
 def test_a_made_up_reason_is_refused_with_a_message(clinic: Clinic) -> None:
-    page = _http(clinic.owner).post(
+    page = http_as(clinic.owner).post(
         reverse("alert_action", args=[clinic.alert.pk, "close"]),
         {"reason": "bored"},
         follow=True,
@@ -176,7 +171,7 @@ def test_a_made_up_reason_is_refused_with_a_message(clinic: Clinic) -> None:
 
 
 def test_an_action_sent_twice_is_done_once_and_the_repeat_is_quiet(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     url = reverse("alert_action", args=[clinic.alert.pk, "close"])
     data = {"reason": "addressed", "note": "Talked it through.", "submission_id": str(uuid.uuid4())}
     http.post(url, data)
@@ -188,7 +183,7 @@ def test_an_action_sent_twice_is_done_once_and_the_repeat_is_quiet(clinic: Clini
 
 
 def test_the_client_page_alert_forms_carry_a_submission_id(clinic: Clinic) -> None:
-    page = _http(clinic.owner).get(reverse("client_detail", args=[clinic.client.code]))
+    page = http_as(clinic.owner).get(reverse("client_detail", args=[clinic.client.code]))
     assert page.content.decode().count('name="submission_id"') >= 2
 
 
@@ -196,7 +191,7 @@ def test_the_client_page_alert_forms_carry_a_submission_id(clinic: Clinic) -> No
 
 
 def test_not_found_uses_the_calm_page(clinic: Clinic) -> None:
-    page = _http(clinic.colleague).get(reverse("client_detail", args=[clinic.client.code]))
+    page = http_as(clinic.colleague).get(reverse("client_detail", args=[clinic.client.code]))
     assert page.status_code == 404
     body = page.content.decode()
     assert "This page isn't here" in body and f'href="{reverse("home")}"' in body

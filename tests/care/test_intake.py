@@ -17,21 +17,16 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alliance.accounts.models import AuditEvent, Role, User
+from alliance.accounts.models import AuditEvent, Role
 from alliance.care import intake
 from alliance.care.intake_forms import outcome_instrument_choices
 from alliance.care.models import Client, Episode, EpisodeStatus, Goal, GoalRevision
 from alliance.checkin import flow
 from tests import factories
+from tests.care.builders import http_as
 from tests.conftest import Clinic
 
 CODE = re.compile(r"^C-[ACDEFHJKMNPQRTUVWXY34679]{5}$")
-
-
-def _http(user: User) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 def _new_client_data(**overrides: Any) -> dict[str, Any]:
@@ -75,7 +70,7 @@ def test_a_taken_code_is_never_reused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_therapist_adds_a_client_with_their_first_episode(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     assert "Add a client" in http.get(reverse("caseload")).content.decode()
     response = http.post(reverse("client_create"), _new_client_data())
     client = Client.objects.exclude(pk__in=[clinic.client.pk, clinic.colleague_client.pk]).get()
@@ -101,11 +96,11 @@ def test_therapist_adds_a_client_with_their_first_episode(clinic: Clinic) -> Non
     assert "Wilhelmina Quartermaine" in page and "Go back to the choir" in page
     assert AuditEvent.objects.filter(action="care.client.created", client_id=client.pk).exists()
     # The new client is the owner's alone.
-    assert _http(clinic.colleague).get(response["Location"]).status_code == 404
+    assert http_as(clinic.colleague).get(response["Location"]).status_code == 404
 
 
 def test_consent_to_emailed_links_needs_an_email(clinic: Clinic) -> None:
-    page = _http(clinic.owner).post(
+    page = http_as(clinic.owner).post(
         reverse("client_create"), _new_client_data(**{"client-email": ""})
     )
     assert page.status_code == 400
@@ -114,7 +109,7 @@ def test_consent_to_emailed_links_needs_an_email(clinic: Clinic) -> None:
 
 
 def test_a_form_sent_twice_adds_one_client(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     data = _new_client_data()
     first = http.post(reverse("client_create"), data)
     second = http.post(reverse("client_create"), data)
@@ -137,7 +132,7 @@ def test_measure_choices_are_outcome_instruments_only() -> None:
 
 
 def test_supervisor_assigns_a_new_client_to_a_supervisee_only(clinic: Clinic) -> None:
-    http = _http(clinic.supervisor)
+    http = http_as(clinic.supervisor)
     form = http.get(reverse("client_create")).content.decode()
     assert clinic.owner.display_name in form and clinic.colleague.display_name not in form
     refused = http.post(
@@ -150,14 +145,14 @@ def test_supervisor_assigns_a_new_client_to_a_supervisee_only(clinic: Clinic) ->
     assert done.status_code == 302
     episode = Episode.objects.get(client__name__isnull=False, client__email_consent=True)
     assert episode.therapist == clinic.owner
-    assert _http(clinic.owner).get(done["Location"]).status_code == 200
+    assert http_as(clinic.owner).get(done["Location"]).status_code == 200
 
 
 # --- editing a client --------------------------------------------------------------------------
 
 
 def test_therapist_edits_the_client(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     url = reverse("client_edit", args=[clinic.client.code])
     assert "Marguerite Quillfeather" in http.get(url).content.decode()
     response = http.post(
@@ -182,7 +177,7 @@ def test_therapist_edits_the_client(clinic: Clinic) -> None:
 
 def test_supervisor_reads_but_does_not_edit_a_client(clinic: Clinic) -> None:
     url = reverse("client_edit", args=[clinic.client.code])
-    assert _http(clinic.supervisor).post(url, {"name": "Changed"}).status_code == 404
+    assert http_as(clinic.supervisor).post(url, {"name": "Changed"}).status_code == 404
     clinic.client.refresh_from_db()
     assert clinic.client.name == "Marguerite Quillfeather"
 
@@ -196,7 +191,7 @@ def _end(episode: Episode) -> None:
 
 
 def test_a_second_active_episode_is_refused_with_a_reason(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     url = reverse("episode_create", args=[clinic.client.code])
     assert "already has an active episode" in http.get(url).content.decode()
     page = http.post(url, {"gbo_every": "4", "submission_id": str(uuid.uuid4())})
@@ -208,7 +203,7 @@ def test_a_second_active_episode_is_refused_with_a_reason(clinic: Clinic) -> Non
 
 def test_a_returning_client_gets_a_new_episode_and_the_old_one_stays(clinic: Clinic) -> None:
     _end(clinic.episode)
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     client_page = reverse("client_detail", args=[clinic.client.code])
     assert "Start a new episode" in http.get(client_page).content.decode()
     response = http.post(
@@ -246,7 +241,7 @@ def _goals_post(http: HttpClient, episode: Episode, **fields: Any) -> Any:
 
 
 def test_a_reworded_goal_keeps_its_history(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     goal = clinic.episode.goals.get()
     first_wording = goal.description
     _goals_post(http, clinic.episode, goal_1="Speak up in meetings")
@@ -263,7 +258,7 @@ def test_a_reworded_goal_keeps_its_history(clinic: Clinic) -> None:
 
 
 def test_goals_are_added_up_to_three_and_never_emptied(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     _goals_post(http, clinic.episode, goal_1=clinic.episode.goals.get().description, goal_2="B")
     assert list(clinic.episode.goals.values_list("number", flat=True)) == [1, 2]
     refused = _goals_post(http, clinic.episode, goal_1="", goal_2="B")
@@ -274,7 +269,7 @@ def test_goals_are_added_up_to_three_and_never_emptied(clinic: Clinic) -> None:
 
 def test_the_measure_plan_changes(clinic: Clinic) -> None:
     response = _goals_post(
-        _http(clinic.owner),
+        http_as(clinic.owner),
         clinic.episode,
         goal_1=clinic.episode.goals.get().description,
         instruments=["gad7", "phq9"],
@@ -287,7 +282,7 @@ def test_the_measure_plan_changes(clinic: Clinic) -> None:
 
 
 def test_supervisor_reads_goals_but_cannot_change_them(clinic: Clinic) -> None:
-    http = _http(clinic.supervisor)
+    http = http_as(clinic.supervisor)
     page = http.get(reverse("episode_goals", args=[clinic.episode.pk])).content.decode()
     assert "Speak up at work without panicking" in page and "<textarea" not in page
     assert _goals_post(http, clinic.episode, goal_1="Hijacked").status_code == 404
@@ -343,7 +338,7 @@ def test_gbo_never_and_without_goals() -> None:
 def test_supervisor_transfers_an_episode_between_supervisees(clinic: Clinic) -> None:
     second = factories.UserFactory.create(email="second@clinic.test")
     factories.SupervisionFactory.create(supervisor=clinic.supervisor, therapist=second)
-    http = _http(clinic.supervisor)
+    http = http_as(clinic.supervisor)
     url = reverse("episode_transfer", args=[clinic.episode.pk])
     form = http.get(url).content.decode()
     assert second.display_name in form and clinic.colleague.display_name not in form
@@ -361,16 +356,16 @@ def test_supervisor_transfers_an_episode_between_supervisees(clinic: Clinic) -> 
     assert event.data == {"from": clinic.owner.pk, "to": second.pk}
     assert event.client_id == clinic.client.pk and event.actor == clinic.supervisor
     client_page = reverse("client_detail", args=[clinic.client.code])
-    assert _http(second).get(client_page).status_code == 200
-    assert _http(clinic.owner).get(client_page).status_code == 404
+    assert http_as(second).get(client_page).status_code == 200
+    assert http_as(clinic.owner).get(client_page).status_code == 404
     # The previous therapist's private reflection stays theirs.
-    assert clinic.private_reflection.text not in _http(second).get(client_page).content.decode()
+    assert clinic.private_reflection.text not in http_as(second).get(client_page).content.decode()
 
 
 def test_only_the_supervisor_offers_a_transfer(clinic: Clinic) -> None:
     url = reverse("client_detail", args=[clinic.client.code])
-    assert "Transfer to another supervisee" in _http(clinic.supervisor).get(url).content.decode()
-    assert "Transfer to another supervisee" not in _http(clinic.owner).get(url).content.decode()
+    assert "Transfer to another supervisee" in http_as(clinic.supervisor).get(url).content.decode()
+    assert "Transfer to another supervisee" not in http_as(clinic.owner).get(url).content.decode()
 
 
 # --- queries -----------------------------------------------------------------------------------
@@ -389,7 +384,7 @@ def test_goals_page_queries_do_not_grow_with_revisions() -> None:
         factories.GoalFactory.create(episode=episode, number=n, description=f"Goal {n}")
         for n in (1, 2)
     ]
-    http = _http(episode.therapist)
+    http = http_as(episode.therapist)
     url = reverse("episode_goals", args=[episode.pk])
 
     def revise(times: int) -> None:
@@ -410,7 +405,7 @@ def test_goals_page_queries_do_not_grow_with_revisions() -> None:
 def test_new_client_page_queries_do_not_grow_with_supervisees() -> None:
     supervisor = factories.UserFactory.create(role=Role.SUPERVISOR)
     factories.SupervisionFactory.create(supervisor=supervisor)
-    http = _http(supervisor)
+    http = http_as(supervisor)
     small = _count(http, reverse("client_create"))
     for _ in range(10):
         factories.SupervisionFactory.create(supervisor=supervisor)

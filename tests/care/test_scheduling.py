@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -18,13 +17,8 @@ from alliance.care.models import Appointment, Attendance, Episode
 from alliance.checkin.links import create_link
 from alliance.checkin.models import CheckinLink
 from tests import factories
+from tests.care.builders import http_as
 from tests.conftest import Clinic
-
-
-def _http(user: User) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 def _when(at: datetime) -> dict[str, str]:
@@ -77,7 +71,7 @@ def history(clinic: Clinic) -> Episode:
 
 
 def test_booking_page_shows_the_form_and_is_not_cached(clinic: Clinic) -> None:
-    page = _http(clinic.owner).get(reverse("appointment_book", args=[clinic.episode.pk]))
+    page = http_as(clinic.owner).get(reverse("appointment_book", args=[clinic.episode.pk]))
     body = page.content.decode()
     assert page.status_code == 200
     assert 'name="repeat"' in body and 'name="happened"' in body
@@ -87,7 +81,7 @@ def test_booking_page_shows_the_form_and_is_not_cached(clinic: Clinic) -> None:
 def test_a_weekly_series_is_booked_in_date_order_after_the_answered_session(
     clinic: Clinic,
 ) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     start = _at(3, hour=15)
     page = http.post(
         reverse("appointment_book", args=[clinic.episode.pk]),
@@ -109,7 +103,7 @@ def test_a_weekly_series_is_booked_in_date_order_after_the_answered_session(
 def test_a_session_booked_between_others_renumbers_those_still_ahead(
     clinic: Clinic, history: Episode
 ) -> None:
-    page = _http(clinic.owner).post(reverse("appointment_book", args=[history.pk]), _book(_at(3)))
+    page = http_as(clinic.owner).post(reverse("appointment_book", args=[history.pk]), _book(_at(3)))
     assert page.status_code == 302
     assert _numbers(history) == [
         (1, "attended"),
@@ -128,14 +122,14 @@ def test_a_session_with_an_answer_or_an_alert_keeps_its_number(
     answered = Appointment.objects.get(episode=history, session_number=3)
     factories.ResponseFactory.create(episode=history, appointment=answered)
     factories.AlertFactory.create(episode=history, session_number=4)
-    _http(clinic.owner).post(reverse("appointment_book", args=[history.pk]), _book(_at(3)))
+    http_as(clinic.owner).post(reverse("appointment_book", args=[history.pk]), _book(_at(3)))
     assert Appointment.objects.get(pk=answered.pk).session_number == 3
     assert Appointment.objects.get(episode=history, scheduled_at=_at(14)).session_number == 4
     assert Appointment.objects.get(episode=history, scheduled_at=_at(3)).session_number == 5
 
 
 def test_a_date_in_the_past_must_say_what_happened(clinic: Clinic, history: Episode) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     url = reverse("appointment_book", args=[history.pk])
     refused = http.post(url, _book(_at(-3)))
     assert refused.status_code == 400
@@ -169,7 +163,7 @@ def test_a_date_in_the_past_must_say_what_happened(clinic: Clinic, history: Epis
 )
 def test_bad_bookings_say_why(clinic: Clinic, data: dict[str, Any], message: str) -> None:
     days = data.pop("days", -2)
-    page = _http(clinic.owner).post(
+    page = http_as(clinic.owner).post(
         reverse("appointment_book", args=[clinic.episode.pk]), _book(_at(days), **data)
     )
     assert page.status_code == 400
@@ -178,7 +172,7 @@ def test_bad_bookings_say_why(clinic: Clinic, data: dict[str, Any], message: str
 
 
 def test_an_overlapping_booking_is_refused_unless_confirmed(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     url = reverse("appointment_book", args=[clinic.episode.pk])
     other = factories.EpisodeFactory.create(therapist=clinic.owner)
     factories.AppointmentFactory.create(
@@ -195,7 +189,7 @@ def test_an_overlapping_booking_is_refused_unless_confirmed(clinic: Clinic) -> N
 
 
 def test_a_double_submitted_series_books_once(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     url = reverse("appointment_book", args=[clinic.episode.pk])
     data = _book(_at(4), repeat="fortnightly", count="3")
     first = http.post(url, data)
@@ -206,7 +200,7 @@ def test_a_double_submitted_series_books_once(clinic: Clinic) -> None:
 
 
 def test_a_double_submitted_move_or_cancel_acts_once(clinic: Clinic, history: Episode) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     session3 = Appointment.objects.get(episode=history, session_number=3)
     move = {**_when(_at(8)), "submission_id": str(uuid.uuid4())}
     url = reverse("appointment_move", args=[session3.pk])
@@ -221,7 +215,7 @@ def test_a_double_submitted_move_or_cancel_acts_once(clinic: Clinic, history: Ep
 def test_supervisors_and_colleagues_cannot_book(clinic: Clinic) -> None:
     url = reverse("appointment_book", args=[clinic.episode.pk])
     for user in (clinic.supervisor, clinic.colleague):
-        assert _http(user).post(url, _book(_at(4))).status_code == 404
+        assert http_as(user).post(url, _book(_at(4))).status_code == 404
     assert Appointment.objects.filter(episode=clinic.episode).count() == 1
 
 
@@ -229,7 +223,7 @@ def test_an_ended_episode_cannot_be_booked(clinic: Clinic) -> None:
     Episode.objects.filter(pk=clinic.episode.pk).update(
         status="ended", ended_on=timezone.localdate(), end_reason="planned"
     )
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     url = reverse("appointment_book", args=[clinic.episode.pk])
     assert "Sessions can only be booked in an active episode" in http.get(url).content.decode()
     assert http.post(url, _book(_at(4))).status_code == 400
@@ -241,7 +235,7 @@ def test_moving_a_session_keeps_where_it_was_renumbers_and_revokes_its_link(
 ) -> None:
     session3 = Appointment.objects.get(episode=history, session_number=3)
     link, _token = create_link(session3)
-    page = _http(clinic.owner).post(
+    page = http_as(clinic.owner).post(
         reverse("appointment_move", args=[session3.pk]),
         {**_when(_at(20)), "submission_id": str(uuid.uuid4())},
     )
@@ -254,7 +248,7 @@ def test_moving_a_session_keeps_where_it_was_renumbers_and_revokes_its_link(
 
 
 def test_a_session_cannot_be_moved_into_the_past(clinic: Clinic) -> None:
-    page = _http(clinic.owner).post(
+    page = http_as(clinic.owner).post(
         reverse("appointment_move", args=[clinic.appointment.pk]),
         {**_when(_at(-1)), "submission_id": str(uuid.uuid4())},
     )
@@ -267,7 +261,7 @@ def test_a_recorded_session_is_neither_moved_nor_cancelled(
     clinic: Clinic, history: Episode
 ) -> None:
     attended = Appointment.objects.get(episode=history, session_number=1)
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     move = reverse("appointment_move", args=[attended.pk])
     assert "can be moved" in http.get(move).content.decode()
     refused = http.post(move, {**_when(_at(9)), "submission_id": str(uuid.uuid4())})
@@ -282,7 +276,7 @@ def test_a_recorded_session_is_neither_moved_nor_cancelled(
 
 def test_cancelling_late_records_it_and_revokes_the_link(clinic: Clinic) -> None:
     url = reverse("appointment_cancel", args=[clinic.appointment.pk])
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     missing = http.post(url, {"submission_id": str(uuid.uuid4())})
     assert missing.status_code == 400
     assert "Choose with notice or late." in missing.content.decode()
@@ -301,9 +295,9 @@ def test_client_page_lists_upcoming_sessions_with_actions_for_the_owner_only(
     url = reverse("client_detail", args=[clinic.client.code])
     move = reverse("appointment_move", args=[clinic.appointment.pk])
     book = reverse("appointment_book", args=[clinic.episode.pk])
-    owner_page = _http(clinic.owner).get(url).content.decode()
+    owner_page = http_as(clinic.owner).get(url).content.decode()
     assert "Coming up" in owner_page and move in owner_page and book in owner_page
-    supervisor_page = _http(clinic.supervisor).get(url).content.decode()
+    supervisor_page = http_as(clinic.supervisor).get(url).content.decode()
     assert "Coming up" in supervisor_page
     assert move not in supervisor_page and book not in supervisor_page
 
@@ -322,7 +316,7 @@ def test_agenda_shows_today_with_whether_the_measures_came_in(clinic: Clinic) ->
         attendance=Attendance.SCHEDULED,
     )
     factories.ResponseFactory.create(episode=clinic.episode, appointment=today, instrument="phq9")
-    page = _http(clinic.owner).get(reverse("agenda"))
+    page = http_as(clinic.owner).get(reverse("agenda"))
     body = page.content.decode()
     assert page.status_code == 200 and "no-store" in page["Cache-Control"]
     today_part = body.split('id="today-head"')[1].split("Later this week")[0]
@@ -334,7 +328,7 @@ def test_agenda_shows_today_with_whether_the_measures_came_in(clinic: Clinic) ->
 
 
 def test_agenda_week_and_day_navigation(clinic: Clinic) -> None:
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     tomorrow = timezone.localtime(clinic.appointment.scheduled_at).date()
     year, week, _ = tomorrow.isocalendar()
     week_page = http.get(reverse("agenda"), {"week": f"{year}-W{week:02d}"}).content.decode()
@@ -354,13 +348,13 @@ def test_agenda_week_and_day_navigation(clinic: Clinic) -> None:
 def test_agenda_bad_navigation_says_why(
     clinic: Clinic, param: dict[str, str], message: str
 ) -> None:
-    page = _http(clinic.owner).get(reverse("agenda"), param)
+    page = http_as(clinic.owner).get(reverse("agenda"), param)
     assert page.status_code == 400 and message in page.content.decode()
 
 
 def test_agenda_holds_only_the_users_own_sessions(clinic: Clinic) -> None:
     for user in (clinic.colleague, clinic.supervisor):
-        body = _http(user).get(reverse("agenda"), {"week": "2026-W49"}).content.decode()
+        body = http_as(user).get(reverse("agenda"), {"week": "2026-W49"}).content.decode()
         assert clinic.client.code not in body and clinic.client.name not in body
 
 
@@ -389,7 +383,7 @@ AGENDA_QUERIES = 10
 @pytest.mark.parametrize("mode", ["today", "week", "day"])
 def test_agenda_queries_do_not_grow_with_the_number_of_sessions(mode: str) -> None:
     therapist = factories.UserFactory.create()
-    http = _http(therapist)
+    http = http_as(therapist)
     now = timezone.localtime()
     year, week, _ = now.isocalendar()
     param = {

@@ -4,8 +4,7 @@ full (items and their own words), escaped and audited."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,37 +12,19 @@ import pytest
 import time_machine
 from django.test import Client as HttpClient
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 
 from alliance.accounts.models import AuditEvent
-from alliance.care.models import Appointment, Attendance, Respondent, Response, ResponseSource
-from alliance.care.responses import record_response
+from alliance.care.models import Appointment, Attendance, Respondent, Response
 from tests import factories
+from tests.care.builders import client_answers, http_as, session_in
 from tests.conftest import Clinic
 
 PHQ9_ITEM9_RAISED = {str(i): 1 for i in range(1, 9)} | {"9": 2, "10": 1}
 
 
-def _http(user: object) -> HttpClient:
-    http = HttpClient()
-    http.force_login(user)  # type: ignore[arg-type]
-    return http
-
-
 def _post(http: HttpClient, appointment: Appointment, **data: object) -> Any:
     payload = {"submission_id": str(uuid.uuid4()), **data}
     return http.post(reverse("appointment_detail", args=[appointment.pk]), payload)
-
-
-def _answer(appointment: Appointment, instrument: str, answers: Mapping[str, object]) -> Response:
-    return record_response(
-        episode=appointment.episode,
-        appointment=appointment,
-        instrument_id=instrument,
-        answers=answers,
-        respondent=Respondent.CLIENT,
-        source=ResponseSource.CHECKIN,
-    ).response
 
 
 def test_a_1600_session_cannot_be_marked_attended_at_0720(clinic: Clinic) -> None:
@@ -56,21 +37,21 @@ def test_a_1600_session_cannot_be_marked_attended_at_0720(clinic: Clinic) -> Non
         attendance=Attendance.SCHEDULED,
     )
     with time_machine.travel(morning, tick=False):
-        response = _post(_http(clinic.owner), appointment, attendance="attended")
+        response = _post(http_as(clinic.owner), appointment, attendance="attended")
     assert response.status_code == 400
     assert "has not started yet" in response.content.decode()
     appointment.refresh_from_db()
     assert appointment.attendance == Attendance.SCHEDULED
     # Once it has begun, the same answer is accepted.
     with time_machine.travel(datetime(2026, 12, 1, 16, 5, tzinfo=london), tick=False):
-        response = _post(_http(clinic.owner), appointment, attendance="attended")
+        response = _post(http_as(clinic.owner), appointment, attendance="attended")
     assert response.status_code == 302
     appointment.refresh_from_db()
     assert appointment.attendance == Attendance.ATTENDED
 
 
 def test_scheduled_stays_possible_before_the_session(clinic: Clinic) -> None:
-    response = _post(_http(clinic.owner), clinic.appointment, attendance="scheduled")
+    response = _post(http_as(clinic.owner), clinic.appointment, attendance="scheduled")
     assert response.status_code == 302
 
 
@@ -80,7 +61,7 @@ def test_attended_session_goes_to_the_reflection_and_stores_the_rating_once(
     appointment = factories.AppointmentFactory.create(
         episode=clinic.episode, session_number=2, attendance=Attendance.SCHEDULED
     )
-    http = _http(clinic.owner)
+    http = http_as(clinic.owner)
     data = {
         "submission_id": str(uuid.uuid4()),
         "attendance": "attended",
@@ -108,28 +89,28 @@ def test_rating_a_session_that_did_not_take_place_is_refused(clinic: Clinic) -> 
     appointment = factories.AppointmentFactory.create(
         episode=clinic.episode, session_number=2, attendance=Attendance.SCHEDULED
     )
-    response = _post(_http(clinic.owner), appointment, attendance="no_show", bond="3")
+    response = _post(http_as(clinic.owner), appointment, attendance="no_show", bond="3")
     assert response.status_code == 400
     assert "only if it took place" in response.content.decode()
     assert not Response.objects.filter(appointment=appointment, respondent="therapist").exists()
 
 
 def test_missing_attendance_says_so(clinic: Clinic) -> None:
-    response = _post(_http(clinic.owner), clinic.appointment)
+    response = _post(http_as(clinic.owner), clinic.appointment)
     assert response.status_code == 400
     assert "Choose what happened." in response.content.decode()
 
 
 @pytest.mark.parametrize("role", ["supervisor", "colleague"])
 def test_only_the_treating_therapist_records(clinic: Clinic, role: str) -> None:
-    response = _post(_http(getattr(clinic, role)), clinic.appointment, attendance="scheduled")
+    response = _post(http_as(getattr(clinic, role)), clinic.appointment, attendance="scheduled")
     assert response.status_code == 404
 
 
 def test_page_shows_every_item_and_the_clients_words_escaped_and_audited(clinic: Clinic) -> None:
     appointment = factories.AppointmentFactory.create(episode=clinic.episode, session_number=3)
-    _answer(appointment, "phq9", PHQ9_ITEM9_RAISED)
-    _answer(
+    client_answers(appointment, "phq9", PHQ9_ITEM9_RAISED)
+    client_answers(
         appointment,
         "checkin",
         {
@@ -140,7 +121,7 @@ def test_page_shows_every_item_and_the_clients_words_escaped_and_audited(clinic:
             "better": "<script>alert(1)</script> You kept checking the clock.",
         },
     )
-    response = _http(clinic.supervisor).get(reverse("appointment_detail", args=[appointment.pk]))
+    response = http_as(clinic.supervisor).get(reverse("appointment_detail", args=[appointment.pk]))
     page = response.content.decode()
     assert (
         response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
@@ -162,8 +143,8 @@ def test_page_shows_every_item_and_the_clients_words_escaped_and_audited(clinic:
 
 def test_item_9_at_zero_is_shown_as_answered_not_as_safe(clinic: Clinic) -> None:
     appointment = factories.AppointmentFactory.create(episode=clinic.episode, session_number=3)
-    _answer(appointment, "phq9", {str(i): 0 for i in range(1, 10)})
-    page = _http(clinic.owner).get(reverse("appointment_detail", args=[appointment.pk]))
+    client_answers(appointment, "phq9", {str(i): 0 for i in range(1, 10)})
+    page = http_as(clinic.owner).get(reverse("appointment_detail", args=[appointment.pk]))
     text = page.content.decode()
     assert "Thoughts that you would be better off dead" in text
     assert "item-risk" not in text
@@ -171,14 +152,9 @@ def test_item_9_at_zero_is_shown_as_answered_not_as_safe(clinic: Clinic) -> None
 
 
 def test_page_links_to_the_brief(clinic: Clinic) -> None:
-    later = factories.AppointmentFactory.create(
-        episode=clinic.episode,
-        session_number=2,
-        scheduled_at=timezone.now() + timedelta(days=8),
-        attendance=Attendance.SCHEDULED,
-    )
+    later = session_in(clinic.episode, 2, days=8)
     past = factories.AppointmentFactory.create(episode=clinic.episode, session_number=9)
-    page = _http(clinic.owner).get(reverse("appointment_detail", args=[past.pk])).content.decode()
+    page = http_as(clinic.owner).get(reverse("appointment_detail", args=[past.pk])).content.decode()
     assert reverse("appointment_brief", args=[past.pk]) in page
     assert reverse("appointment_brief", args=[clinic.appointment.pk]) in page
     assert reverse("appointment_brief", args=[later.pk]) not in page
