@@ -65,7 +65,10 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
         lambda c: reverse("episode_create", args=[c.client.code]),
         OWNER_AND_SUPERVISOR,
     ),
-    "episode_goals": (lambda c: reverse("episode_goals", args=[c.episode.pk]), OWNER_AND_SUPERVISOR),
+    "episode_goals": (
+        lambda c: reverse("episode_goals", args=[c.episode.pk]),
+        OWNER_AND_SUPERVISOR,
+    ),
     "episode_transfer": (
         lambda c: reverse("episode_transfer", args=[c.episode.pk]),
         {**OWNER_AND_SUPERVISOR, "owner": 404},

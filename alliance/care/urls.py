@@ -41,9 +41,7 @@ urlpatterns = [
     path("clients/new/", intake_views.client_create, name="client_create"),
     path("clients/<str:code>/", views.client_detail, name="client_detail"),
     path("clients/<str:code>/edit/", intake_views.client_edit, name="client_edit"),
-    path(
-        "clients/<str:code>/episodes/new/", intake_views.episode_create, name="episode_create"
-    ),
+    path("clients/<str:code>/episodes/new/", intake_views.episode_create, name="episode_create"),
     path("episodes/<int:pk>/goals/", intake_views.episode_goals, name="episode_goals"),
     path("episodes/<int:pk>/transfer/", intake_views.episode_transfer, name="episode_transfer"),
     path(
@@ -54,9 +52,7 @@ urlpatterns = [
     path("episodes/<int:pk>/fhir.json", exports.episode_fhir, name="episode_fhir"),
     # Scheduling (schedule_views): booking, moving, cancelling, the agenda and the calendar feed.
     path("episodes/<int:pk>/book/", schedule_views.appointment_book, name="appointment_book"),
-    path(
-        "appointments/<int:pk>/move/", schedule_views.appointment_move, name="appointment_move"
-    ),
+    path("appointments/<int:pk>/move/", schedule_views.appointment_move, name="appointment_move"),
     path(
         "appointments/<int:pk>/cancel/",
         schedule_views.appointment_cancel,
