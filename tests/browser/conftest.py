@@ -141,7 +141,11 @@ def sign_in_with_form(page: Any, live_server: Any, email: str) -> None:
 
 
 def check_page(page: Any, shots: Shots, step: str, *, phone: bool = False) -> None:
-    """A screenshot of the step, the axe check, and on a phone no sideways scrolling."""
+    """A screenshot of the step, the axe check, and on a phone no sideways scrolling.
+
+    Waits for the page's own requests (charts load by htmx) first, so the screenshot shows them and
+    no request is still running against the live server when the test ends."""
+    page.wait_for_load_state("networkidle")
     shots.take(page, step)
     assert_accessible(page)
     if phone:

@@ -75,7 +75,7 @@ def test_page_at_desktop_and_phone(
         page.on(
             "console", lambda m, seen=errors: seen.append(m.text) if m.type == "error" else None
         )
-        response = page.goto(url)
+        response = page.goto(url, wait_until="networkidle")
         assert response is not None and response.status == 200, f"{name} as {role}: {url}"
         page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
         assert not [e for e in errors if "Content Security Policy" in e], (name, errors)

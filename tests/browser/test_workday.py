@@ -185,7 +185,7 @@ def test_a_therapists_whole_day(browser: Any, live_server: Any, shots: Shots) ->
         desk.get_by_label("Reason").select_option("planned")
         check_page(desk, shots, "end-episode")
         desk.get_by_role("button", name="End the episode").click()
-        desk.wait_for_load_state()
+        desk.wait_for_load_state("networkidle")
         episode.refresh_from_db()
         assert episode.status == "ended" and episode.end_reason == "planned"
         # The rest of the series was cancelled with the ending.
@@ -198,3 +198,5 @@ def test_a_therapists_whole_day(browser: Any, live_server: Any, shots: Shots) ->
     assert "Say no to my sister without feeling guilty" in for_client
     assert "11" in for_client
     assert reflection_text not in for_client and "Ravensworth" not in record
+    for page in (desk, phone, sup):
+        page.context.close()
