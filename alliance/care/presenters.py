@@ -65,6 +65,12 @@ def _when(value: datetime | None) -> str:
     return f"{local:%a} {local.day} {local:%b, %H:%M}"
 
 
+def _dated(value: datetime) -> str:
+    """With the year, for histories that span years: Tue 6 Oct 2026, 19:05."""
+    local = timezone.localtime(value)
+    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
+
+
 def caseload_rows(episodes: Sequence[Mapping[str, Any]]) -> list[CaseloadRow]:
     """Rows from alliance.care.queries.caseload (dicts)."""
     reasons = dict(EndReason.choices)
@@ -176,8 +182,7 @@ def session_rows(episode: Episode) -> list[SessionRow]:
             SessionRow(
                 number=appointment.session_number,
                 url=url_pattern.replace("/0/", f"/{appointment.pk}/"),
-                when=_when(appointment.scheduled_at)
-                + f" {timezone.localtime(appointment.scheduled_at):%Y}",
+                when=_dated(appointment.scheduled_at),
                 attendance=appointment.attendance,
                 attendance_label=labels.get(appointment.attendance, appointment.attendance),
                 phq9=_total(values.get("phq9"), 0),

@@ -85,7 +85,7 @@ def caseload_rows(rows: Sequence[CaseloadRow]) -> SafeString:
 def session_rows(rows: Sequence[SessionRow]) -> SafeString:
     return format_html_join(
         "\n",
-        '<tr><th scope="row"><a href="{}" aria-label="Session {}">{}</a></th><td>{}</td>'
+        '<tr><th scope="row"><a href="{}" aria-label="Session {}">{}</a></th><td class="when">{}</td>'
         '<td><span class="att att-{}">{}</span></td>'
         '<td class="num">{}{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>',
         (
