@@ -89,6 +89,9 @@ class Brief:
     dimensions: list[DimensionLine]
     checkin_session: int | None
     alerts: list[Alert]
+    # Ids of alerts whose suggestion repeats an earlier one's word for word (the same kind raised on
+    # PHQ-9 and GAD-7): the brief says "as above" instead of printing it again.
+    repeated_suggestions: frozenset[int]
     comments: list[words.Comment]
     notable_items: list[tuple[words.ResponseWords, list[words.ItemAnswer]]]
     goals: list[GoalLine]
@@ -183,6 +186,16 @@ def _scores(episode_id: int, instruments: list[str], upto: Q) -> list[ScoreLine]
             )
         )
     return lines
+
+
+def _repeated_suggestions(alerts: list[Alert]) -> frozenset[int]:
+    seen: set[str] = set()
+    repeated = set()
+    for alert in alerts:
+        if alert.suggestion and alert.suggestion in seen:
+            repeated.add(alert.pk)
+        seen.add(alert.suggestion)
+    return frozenset(repeated)
 
 
 def _fallen(alerts: list[Alert]) -> frozenset[str]:
@@ -305,6 +318,7 @@ def build(user: User, appointment: Appointment) -> Brief:
         dimensions=_dimensions(checkins, fallen),
         checkin_session=latest_checkin.session_number if latest_checkin else None,
         alerts=alerts,
+        repeated_suggestions=_repeated_suggestions(alerts),
         comments=comments,
         notable_items=notable,
         goals=_goals(list(episode.goals.order_by("number")), gbo),
