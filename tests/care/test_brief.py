@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alliance.accounts.models import AuditEvent, User
+from alliance.care import brief
 from alliance.care.models import (
     Appointment,
     Attendance,
@@ -144,3 +145,17 @@ def test_client_page_links_to_the_brief_of_the_next_session(clinic: Clinic) -> N
     http.force_login(clinic.owner)
     page = http.get(reverse("client_detail", args=[clinic.client.code])).content.decode()
     assert reverse("appointment_brief", args=[clinic.appointment.pk]) in page
+
+
+def test_a_next_step_repeated_word_for_word_is_said_once(clinic: Clinic) -> None:
+    same = "Review the plan with the client."
+    first = factories.AlertFactory.create(episode=clinic.episode, suggestion=same, severity="red")
+    second = factories.AlertFactory.create(episode=clinic.episode, suggestion=same, severity="red")
+    upcoming = session_in(clinic.episode, 9, days=3)
+    page = _get(clinic.owner, upcoming)
+    assert page.count(same) == 1
+    assert "as above." in page
+    # Whichever of the two comes first in the brief carries the text; the other says "as above".
+    assert (
+        len(brief.build(clinic.owner, upcoming).repeated_suggestions & {first.pk, second.pk}) == 1
+    )
