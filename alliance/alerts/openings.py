@@ -17,10 +17,11 @@ DIMENSIONS = ("bond", "goals", "tasks", "overall")
 MAX_OPENINGS = 3
 
 _METACOMMUNICATION = "Safran & Muran 2000 (metacommunication)"
-_RUPTURES = "Eubanks, Muran & Safran 2018; docs/clinical.md (Alliance ruptures and repair)"
-_MISSED = "docs/clinical.md (a missed session without notice is a rupture marker)"
-_RISK = "docs/clinical.md (PHQ-9 item 9)"
-_FEEDBACK = "Lambert & Shimokawa 2011; docs/clinical.md (Early warning)"
+# Sources as a therapist reads them on the brief; docs/clinical.md has each one in full.
+_RUPTURES = "Eubanks, Muran & Safran 2018 (rupture repair)"
+_MISSED = "Alliance's rule: a missed session without notice is a rupture marker"
+_RISK = "Alliance's safety rule: any answer above 0 on PHQ-9 item 9 is followed up"
+_FEEDBACK = "Lambert & Shimokawa 2011 (feedback when a client is not on track)"
 
 
 @dataclass(frozen=True)

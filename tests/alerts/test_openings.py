@@ -61,7 +61,7 @@ def test_a_fallen_dimension_gets_its_own_opening(fallen: frozenset[str]) -> None
 def test_goals_drop_asks_about_what_we_work_on() -> None:
     (opening,) = openings(Signals(fallen=frozenset({"goals"})))
     assert "what we're working on" in opening.text
-    assert "Safran & Muran" in opening.source and "docs/clinical.md" in opening.source
+    assert "Safran & Muran" in opening.source and "Eubanks" in opening.source
 
 
 def test_nothing_notable_gives_a_general_invitation() -> None:
