@@ -62,8 +62,8 @@ def test_every_form_field_sent_malformed_never_answers_500(clinic: Clinic, name:
     forms = []
     for attrs, body in FORM.findall(page.content.decode()):
         if METHOD_POST.search(attrs):
-            action = ACTION.search(attrs)
-            forms.append((unescape(action.group(1)) if action else url, body))
+            found = ACTION.search(attrs)
+            forms.append((unescape(found.group(1)) if found else url, body))
     # Signing out would turn every later request into a sign-in redirect.
     forms = [(action, body) for action, body in forms if action != reverse("account_logout")]
     posted = 0
