@@ -7,12 +7,14 @@ therapist, the other supervisor supervises only the colleague. A URL added witho
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from pypdf import PdfReader
 
 from alliance.care.calendar_feed import issue as issue_feed
 from alliance.care.models import SupervisionNote
@@ -306,3 +308,18 @@ def test_supervisor_caseload_view_lists_supervisees_clients(clinic: Clinic) -> N
     page = _client_for(clinic, "supervisor").get(reverse("supervision")).content.decode()
     assert clinic.client.name in page
     assert clinic.colleague_client.code not in page
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, (_, expected) in MATRIX.items() if expected["supervisor"] == 200)
+)
+def test_no_page_shows_a_supervisor_a_private_reflection(clinic: Clinic, name: str) -> None:
+    """Private reflections stay private on every page a supervisor can open, PDFs included."""
+    build, _ = MATRIX[name]
+    response = _client_for(clinic, "supervisor").get(build(clinic))
+    assert response.status_code == 200
+    body = response.getvalue()
+    assert clinic.private_reflection.text.encode() not in body, name
+    if response.get("Content-Type") == "application/pdf":
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
+        assert "irritation when she cancelled" not in text, name
