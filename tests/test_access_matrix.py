@@ -16,6 +16,7 @@ from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pypdf import PdfReader
 
+from alliance.accounts.models import AuditEvent
 from alliance.care.calendar_feed import issue as issue_feed
 from alliance.care.models import SupervisionNote
 from tests.conftest import Clinic
@@ -323,3 +324,31 @@ def test_no_page_shows_a_supervisor_a_private_reflection(clinic: Clinic, name: s
     if response.get("Content-Type") == "application/pdf":
         text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
         assert "irritation when she cancelled" not in text, name
+
+
+# Pages that show the client's data without being a read of one client's record: the token pages are
+# the client's own (their check-in is audited when stored); the calendar feed is audited per feed.
+NOT_A_RECORD_READ = TOKEN_PAGES | {"calendar_feed"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        n
+        for n, (_, expected) in MATRIX.items()
+        if expected["owner"] == 200 and n not in NOT_A_RECORD_READ
+    ),
+)
+def test_every_page_showing_a_clients_data_audits_the_read(clinic: Clinic, name: str) -> None:
+    build, _ = MATRIX[name]
+    url = build(clinic)
+    before = AuditEvent.objects.filter(client_id=clinic.client.pk).count()
+    response = _client_for(clinic, "owner").get(url)
+    body = response.getvalue()
+    shows = clinic.client.code.encode() in body or clinic.client.name.encode() in body
+    if response.get("Content-Type") == "application/pdf":
+        shows = True  # every PDF here is about a client
+    if not shows:
+        pytest.skip(f"{name} shows none of this client's data")
+    after = AuditEvent.objects.filter(client_id=clinic.client.pk).count()
+    assert after > before, f"{name} showed the client's data without an audit event"
