@@ -39,7 +39,9 @@ def _shown(value: Any) -> str:
 def _parsed(text: str) -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except ValueError:
+        # Not JSON (JSONDecodeError), or a number too long to convert: AlertSettings then names the
+        # setting whose value is not a number, instead of the page failing.
         return text.strip()
 
 

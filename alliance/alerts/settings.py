@@ -389,7 +389,10 @@ def _coerce(raw: object, default: object) -> object:
             raise ValueError("must be true or false")
         return raw
     if isinstance(default, int):
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw):
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise ValueError("must be a whole number")
+        # JSON reads 1e309 as infinity, which has no whole number to compare with.
+        if not math.isfinite(raw) or raw != int(raw):
             raise ValueError("must be a whole number")
         return int(raw)
     if isinstance(default, float):

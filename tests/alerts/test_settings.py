@@ -60,6 +60,8 @@ def test_partial_overrides_keep_other_defaults():
         ({"rupture_floor": 11}, "rupture_floor"),
         ({"repair_window_sessions": 1.5}, "repair_window_sessions"),
         ({"repair_window_sessions": True}, "repair_window_sessions"),
+        ({"repair_window_sessions": json.loads("1e309")}, "repair_window_sessions"),
+        ({"rupture_k": json.loads("-1e309")}, "rupture_k"),
         ({"concern_is_rupture": 1}, "concern_is_rupture"),
         ({"no_show_as": "ignore"}, "no_show_as"),
         ({"not_on_track_red_percentile": 70}, "not_on_track_red_percentile"),
