@@ -22,7 +22,7 @@ from typing import Final
 
 SOURCE: Final = (
     "Managing countertransference is the relationship factor with the largest effect on outcome "
-    "(r = .39, Hayes et al. 2018; docs/clinical.md)"
+    "(r = .39, Hayes et al. 2018)"
 )
 
 

@@ -63,7 +63,7 @@ def test_worked_example_from_the_brief() -> None:
     assert found.explanation.startswith(
         "Strong frustration in 2 of your last 4 reflections on this client."
     )
-    assert "r = .39, Hayes et al. 2018; docs/clinical.md" in found.explanation
+    assert "r = .39, Hayes et al. 2018" in found.explanation
     assert found.explanation.endswith("consider bringing it to supervision.")
 
 
