@@ -8,8 +8,9 @@ looks the same in every browser and in the PDFs (Typst embeds the same SVG) with
 accessible name is the summary given by the caller, and every page shows the numbers in a table too.
 
 Each chart's ids get a prefix from its content, so several charts on one page never share an id.
-Rendering takes ~20 ms a chart; `cached` keeps recent results per process, keyed by the chart's data,
-so a page read again with unchanged data does not draw again.
+Rendering takes ~20-60 ms a chart; `cached` keeps the results in the "charts" cache (files in the data
+directory, shared by every worker process), keyed by the chart's data, so a page read again with
+unchanged data does not draw again, whichever worker answers it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 import matplotlib
+from django.core.cache import caches
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from matplotlib.figure import Figure
@@ -92,17 +93,14 @@ def to_svg(figure: Figure, *, label: str, css_class: str = "chart") -> SafeStrin
     return mark_safe(_ROOT.sub(root, body, count=1).strip())  # noqa: S308 - escaped above
 
 
-_CACHE: OrderedDict[Hashable, SafeString] = OrderedDict()
-_CACHE_SIZE = 512
-
-
 def cached(key: Hashable, draw: Callable[[], SafeString]) -> SafeString:
-    """`draw()` once per `key` (which must include everything the chart shows) per process."""
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
+    """`draw()` once per `key` (which must include everything the chart shows), kept in the "charts"
+    cache (settings.CACHES), which every worker process of the server shares."""
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()
+    store = caches["charts"]
+    found = store.get(digest)
+    if isinstance(found, str):
+        return mark_safe(found)  # noqa: S308 - stored from to_svg's escaped output below
     svg = draw()
-    _CACHE[key] = svg
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    store.set(digest, str(svg))
     return svg

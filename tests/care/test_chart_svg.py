@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import hashlib
 import re
+import uuid
+
+import pytest
+from django.conf import settings
+from django.core.cache.backends.filebased import FileBasedCache
 
 from alliance.care.chart_svg import cached, new_figure, to_svg
 
@@ -49,7 +55,17 @@ def test_cache_draws_once_per_key() -> None:
         calls.append(1)
         return _chart([1, 2])
 
-    first = cached(("test", 1, 2), draw)  # type: ignore[arg-type]
-    again = cached(("test", 1, 2), draw)  # type: ignore[arg-type]
+    key = ("test", 1, 2, uuid.uuid4().hex)
+    first = cached(key, draw)  # type: ignore[arg-type]
+    again = cached(key, draw)  # type: ignore[arg-type]
     assert first == again
     assert len(calls) == 1
+
+
+def test_cache_is_shared_with_other_worker_processes() -> None:
+    key = ("shared", uuid.uuid4().hex)
+    svg = cached(key, lambda: to_svg(new_figure(), label="empty"))
+    # Another worker process opens the same store afresh: it reads the drawing, it does not redraw.
+    other = FileBasedCache(str(settings.DATA_DIR / "chart-cache"), {})
+    assert other.get(hashlib.sha256(repr(key).encode()).hexdigest()) == str(svg)
+    assert cached(key, lambda: pytest.fail("drew again")) == svg
