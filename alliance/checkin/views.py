@@ -13,12 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import get_usage
@@ -35,23 +33,23 @@ from alliance.checkin.copy import DEFAULT_CRISIS_RESOURCES, LANGUAGE_NAMES, LANG
 from alliance.checkin.forms import InstrumentForm
 from alliance.checkin.links import LinkProblem, resolve
 from alliance.checkin.models import CheckinLink, Concern
+from alliance.checkin.page_forms import StartedForm, asked_language, new_started_value
 from alliance.core import once
 from alliance.measures import UnknownInstrument, get_instrument
 
 logger = logging.getLogger(__name__)
 
 LANG_COOKIE = "alliance_checkin_lang"
-STARTED_SALT = "alliance.checkin.started"
 # Failed token lookups allowed per address before every lookup from it is refused for a while.
 TOKEN_FAILURE_RATE = getattr(settings, "CHECKIN_TOKEN_FAILURE_RATE", "20/h")
 
 
 def _language(request: HttpRequest, link: CheckinLink | None) -> str:
-    # Read by hand on purpose: the language switch is a link (?lang=es) on every page, checked against
-    # LANGUAGES, and must work before any form is built (error pages included).
-    asked = request.GET.get("lang") or request.POST.get("lang")
-    if asked in LANGUAGES:
-        return str(asked)
+    # The language switch is a link (?lang=es) on every page, and works before the page's own form is
+    # built (error pages included).
+    asked = asked_language(request.GET) or asked_language(request.POST)
+    if asked is not None:
+        return asked
     cookie = request.COOKIES.get(LANG_COOKIE)
     if cookie in LANGUAGES:
         return str(cookie)
@@ -76,7 +74,7 @@ def _page(
     response = render(request, template, {**base, **(context or {})}, status=status)
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
-    if request.GET.get("lang") in LANGUAGES:
+    if asked_language(request.GET) is not None:
         response.set_cookie(
             LANG_COOKIE,
             lang,
@@ -88,18 +86,9 @@ def _page(
     return response
 
 
-def _started_field() -> str:
-    return signing.TimestampSigner(salt=STARTED_SALT).sign(timezone.now().isoformat())
-
-
 def _started_at(request: HttpRequest) -> datetime | None:
-    # Read by hand on purpose: the signed start time decides whether the link still opens, before the
-    # page's form exists; anything but a valid signature counts as absent.
-    value = request.POST.get("started", "")
-    try:
-        return datetime.fromisoformat(signing.TimestampSigner(salt=STARTED_SALT).unsign(value))
-    except (signing.BadSignature, ValueError):
-        return None
+    # The signed start time decides whether the link still opens, before the page's form exists.
+    return StartedForm(request.POST).started_at()
 
 
 def _failed_lookups(request: HttpRequest, *, count_one: bool) -> bool:
@@ -191,7 +180,7 @@ def _render_form(
         "instrument": form.instrument,
         "title": form.instrument.title(lang),
         "instructions": form.instrument.instructions(lang),
-        "started": request.POST.get("started") or _started_field(),
+        "started": StartedForm(request.POST).value() or new_started_value(),
         "problem": problem,
         # Instruments that are not validated say so, in the instrument's own words.
         "validation_note": (
@@ -349,7 +338,7 @@ def _concern_page(
     status: int = 200,
 ) -> HttpResponse:
     """The concern form, re-shown with everything the client wrote whatever went wrong."""
-    context = {"token": token, "form": form, "problem": problem, "started": _started_field()}
+    context = {"token": token, "form": form, "problem": problem, "started": new_started_value()}
     return _page(request, "checkin/concern.html", lang, context, status=status)
 
 

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from alliance.care import alert_sync
 from alliance.care.models import Alert, Response
-from alliance.checkin import flow, views
+from alliance.checkin import flow
+from alliance.checkin.page_forms import STARTED_SALT
 from tests.checkin.conftest import Visit, checkin
 
 TAKE = "That I can say no and still be liked."
@@ -22,9 +23,7 @@ KNOW = "Thank you for not giving up on me."
 
 
 def _started(moment: datetime | None = None) -> str:
-    return signing.TimestampSigner(salt=views.STARTED_SALT).sign(
-        (moment or timezone.now()).isoformat()
-    )
+    return signing.TimestampSigner(salt=STARTED_SALT).sign((moment or timezone.now()).isoformat())
 
 
 def _final(visit: Visit) -> None:

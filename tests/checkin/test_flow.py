@@ -15,16 +15,17 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 
 from alliance.care.models import Alert, Response
-from alliance.checkin import tokens, views
+from alliance.checkin import tokens
 from alliance.checkin.links import LATE_SUBMISSION_GRACE
 from alliance.checkin.models import CheckinLink
+from alliance.checkin.page_forms import STARTED_SALT
 from tests.checkin.conftest import Visit, checkin, phq9
 
 GAD7_ALL_ONE = {f"q_{n}": "1" for n in range(1, 8)}
 
 
 def _started(moment: datetime | None = None) -> str:
-    signer = signing.TimestampSigner(salt=views.STARTED_SALT)
+    signer = signing.TimestampSigner(salt=STARTED_SALT)
     return signer.sign((moment or timezone.now()).isoformat())
 
 
