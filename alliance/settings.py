@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "alliance.care",
     "alliance.checkin",
     "alliance.demo",
+    "alliance.operations",
 ]
 
 MIDDLEWARE = [

@@ -31,12 +31,24 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **extra)
 
 
+class AlertEmails(models.TextChoices):
+    """How a member of staff hears of non-urgent alerts by email. Urgent (risk) alerts are always sent
+    at once, whatever is chosen here: a risk answer must reach a human."""
+
+    DIGEST = "digest", "One email a day listing new alerts"
+    IMMEDIATE = "immediate", "An email for each new alert"
+    NONE = "none", "No email for non-urgent alerts"
+
+
 class User(AbstractUser):
     """A member of staff. Clients never have accounts: they answer through one-time links."""
 
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.THERAPIST)
+    alert_emails = models.CharField(
+        max_length=10, choices=AlertEmails.choices, default=AlertEmails.DIGEST
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

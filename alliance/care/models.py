@@ -360,7 +360,10 @@ class Alert(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Risk escalation, in two stages: the supervisors first, then the administrators
+    # (alliance.care.escalation).
     escalated_at = models.DateTimeField(null=True, blank=True)
+    escalated_to_administrators_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=40, blank=True)
 
@@ -438,6 +441,13 @@ class ClinicSettings(models.Model):
     supervision_prompt_intensity = models.PositiveSmallIntegerField(default=3)
     supervision_prompt_count = models.PositiveSmallIntegerField(default=2)
     supervision_prompt_window = models.PositiveSmallIntegerField(default=4)
+    # Reminders to clients (only with their consent to email; never clinical content or a name): the
+    # first this many hours before each appointment, with the check-in link; a second one this many
+    # hours before when the before-session measure has not come in. 0 turns either off.
+    reminder_hours_before = models.PositiveSmallIntegerField(default=24)
+    measure_nudge_hours_before = models.PositiveSmallIntegerField(default=3)
+    # Local hour (0-23) at which therapists who chose a daily digest get their non-urgent alerts.
+    alert_digest_hour = models.PositiveSmallIntegerField(default=7)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -497,3 +507,33 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed of user {self.user_id}"
+
+
+class SafetyPlan(models.Model):
+    """A safety plan written with the client in session, in Alliance's own words (docs/safety-plan.md).
+
+    One per episode, kept encrypted. Offered to the therapist after a risk alert and shown to the client
+    on their crisis page through their check-in link.
+    """
+
+    episode = models.OneToOneField(Episode, on_delete=models.CASCADE, related_name="safety_plan")
+    warning_signs = EncryptedTextField(blank=True, default="")
+    what_helps = EncryptedTextField(blank=True, default="")
+    people_and_places = EncryptedTextField(blank=True, default="")
+    professionals = EncryptedTextField(blank=True, default="")
+    safer_surroundings = EncryptedTextField(blank=True, default="")
+    reasons_for_living = EncryptedTextField(blank=True, default="")
+    # Whether the client sees the plan on their crisis page (the default: it is theirs).
+    show_to_client = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Safety plan for episode {self.episode_id}"
+
+    @property
+    def audit_client_id(self) -> int:
+        return self.episode.client_id

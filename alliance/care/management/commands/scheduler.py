@@ -12,8 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from alliance.care import alert_sync
-from alliance.care.escalation import escalate_unacknowledged_risk
+from alliance.operations.clock import tick
 
 logger = logging.getLogger(__name__)
 
@@ -31,15 +30,7 @@ class Command(BaseCommand):
         while True:
             close_old_connections()
             try:
-                escalated = escalate_unacknowledged_risk()
-                if escalated:
-                    logger.warning("Escalated %d unacknowledged risk alert(s)", len(escalated))
-                if alert_sync.norms_are_stale():
-                    # Refit the expected-recovery curves once a day and bring every alert up to date.
-                    result = alert_sync.sync(refit=True)
-                    logger.info(
-                        "Daily recompute: %d raised, %d updated", result.created, result.updated
-                    )
+                tick()
             except Exception:  # keep the clock running; the next round retries
                 logger.exception("Scheduled round failed")
             if options["once"]:
