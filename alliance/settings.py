@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 
+from alliance.core.logs import logging_config
 from alliance.core.secrets import env_bool, env_list, read_or_create_secret, secret_from_env
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "alliance.core.middleware.RequestIdMiddleware",
+    # /health answers here, before sessions, sign-in and the host check (see its docstring).
+    "alliance.operations.middleware.HealthMiddleware",
     "alliance.core.middleware.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "alliance.accounts.middleware.HtmxSignInRedirectMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "alliance.accounts.middleware.RequireMfaForAdministratorsMiddleware",
     # Axes must be last: it turns a lockout raised during authentication into its lockout response.
@@ -229,6 +233,18 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("ALLIANCE_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Monitors ask the app server itself over plain HTTP (alliance.operations.middleware).
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+# `alliance check` (alliance.operations.checks) says these again in this installation's own terms
+# (ALLIANCE_DEBUG, ALLIANCE_HTTPS), so Django's versions would only repeat them. HSTS preload (W021)
+# is a commitment a clinic chooses for its domain, not a setting Alliance can make for it.
+SILENCED_SYSTEM_CHECKS = [
+    "security.W004",  # HSTS off: ALLIANCE_HTTPS=0
+    "security.W012",  # session cookie not secure: ALLIANCE_HTTPS=0
+    "security.W016",  # CSRF cookie not secure: ALLIANCE_HTTPS=0
+    "security.W018",  # DEBUG: ALLIANCE_DEBUG=1
+    "security.W021",  # HSTS preload
+]
 
 # Strict CSP (as pretix does): no inline script or style anywhere, nothing from a third party.
 CONTENT_SECURITY_POLICY = {
@@ -291,19 +307,24 @@ EMAIL_BACKEND = (
 )
 
 # --- Logging ---------------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("ALLIANCE_LOG_LEVEL", "INFO")},
-    "loggers": {
-        "axes": {"level": "WARNING"},
-        "django.request": {"level": "ERROR"},
-    },
-}
+# One line per record with the request id; JSON lines with ALLIANCE_LOG_FORMAT=json. Check-in and
+# calendar tokens are redacted from every line (alliance/core/logs.py).
+LOGGING = logging_config(
+    os.environ.get("ALLIANCE_LOG_FORMAT", "plain"), os.environ.get("ALLIANCE_LOG_LEVEL", "INFO")
+)
 
 # --- Alliance ------------------------------------------------------------------------------------
 # How long after an appointment a check-in link stays valid (issue #4 default: 72 hours).
 CHECKIN_LINK_HOURS = int(os.environ.get("ALLIANCE_CHECKIN_LINK_HOURS", "72"))
+# Failed check-in link lookups allowed per address, and from all addresses together, before further
+# failed lookups get a "please wait" page. A valid link always opens (docs/client-checkin.md).
+CHECKIN_TOKEN_FAILURE_RATE = "20/h"  # noqa: S105 (a rate, not a secret)
+CHECKIN_TOKEN_GLOBAL_FAILURE_RATE = "1000/h"  # noqa: S105
 ALLIANCE_CLINIC_NAME = os.environ.get("ALLIANCE_CLINIC_NAME", "Alliance")
+# A web process runs the urgent part of the scheduler's round when no scheduler is alive
+# (alliance.operations.standin), so risk escalation happens even under bare gunicorn.
+ALLIANCE_SCHEDULER_STANDIN = env_bool("ALLIANCE_SCHEDULER_STANDIN", default=True)
+# Where the clinic's phone numbers are dialled (ISO 3166 codes, the first reads numbers written without
+# a country code): crisis pages turn numbers valid there into tap-to-call links (alliance.core.phones).
+# The default covers the countries the default crisis resources name.
+ALLIANCE_PHONE_REGIONS = env_list(os.environ.get("ALLIANCE_PHONE_REGIONS", "GB,IE,US,ES"))

@@ -5,4 +5,5 @@ urlpatterns = [
     path("", include("alliance.accounts.urls")),
     path("", include("alliance.care.urls")),
     path("", include("alliance.checkin.urls")),
+    path("", include("alliance.operations.urls")),
 ]

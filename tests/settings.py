@@ -27,3 +27,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 FIELD_ENCRYPTION_KEYS = [
     "Q2xEV3h1b3Zrb0xvQ1Z3M0JmZ1hJVnRZbE1OUk5GaXk=",
 ]
+
+# No background thread in test processes: tests call alliance.operations.standin directly.
+ALLIANCE_SCHEDULER_STANDIN = False

@@ -82,6 +82,8 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     "user_edit": (lambda c: reverse("user_edit", args=[c.owner.pk]), ADMIN_ONLY),
     "clinic_settings": (lambda c: reverse("clinic_settings"), ADMIN_ONLY),
     "alert_settings": (lambda c: reverse("alert_settings"), ADMIN_ONLY),
+    # Each clinician's own choice of alert emails; administrators get none about clients.
+    "email_settings": (lambda c: reverse("email_settings"), CLINICIANS),
     "audit_list": (lambda c: reverse("audit_list"), ADMIN_ONLY),
     "audit_export": (lambda c: reverse("audit_export"), ADMIN_ONLY),
     "appointment_detail": (
@@ -98,6 +100,10 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
         OWNER_AND_SUPERVISOR,
     ),
     "episode_fhir": (lambda c: reverse("episode_fhir", args=[c.episode.pk]), OWNER_AND_SUPERVISOR),
+    # The safety plan: the treating therapist writes it with the client, their supervisor reads it;
+    # administrators never see it (clinical free text). tests/care/test_safety_plan.py has the rest.
+    "safety_plan": (lambda c: reverse("safety_plan", args=[c.episode.pk]), OWNER_AND_SUPERVISOR),
+    "safety_plan_edit": (lambda c: reverse("safety_plan_edit", args=[c.episode.pk]), OWNER_ONLY),
     "concern_list": (
         lambda c: reverse("concern_list"),
         {**CONCERN_READERS, "colleague": 404, "other_supervisor": 200},
@@ -124,6 +130,8 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     "checkin_thanks": (lambda c: reverse("checkin_thanks", args=[c.token]), PUBLIC),
     "checkin_support": (lambda c: reverse("checkin_support", args=[c.token]), PUBLIC),
     "checkin_concern": (lambda c: reverse("checkin_concern", args=[c.token]), PUBLIC),
+    # Monitoring: no sign-in and no client data (tests/operations/test_health.py).
+    "health": (lambda c: reverse("health"), PUBLIC),
     # Shown only when the clinic allows it (off by default; tests/care/test_progress.py turns it on).
     "checkin_progress": (
         lambda c: reverse("checkin_progress", args=[c.token]),

@@ -9,6 +9,9 @@ from alliance.accounts.models import Role, Supervision, User
 from alliance.care.models import ClinicSettings
 from alliance.core.once import OnceFormMixin
 
+# Reminders further ahead than a week would go out before most sessions are even booked.
+MAX_REMINDER_HOURS = 168
+
 
 class UserForm(OnceFormMixin, forms.ModelForm[User]):
     supervisees = forms.ModelMultipleChoiceField(
@@ -84,6 +87,9 @@ class ClinicSettingsForm(OnceFormMixin, forms.ModelForm[ClinicSettings]):
             "supervision_prompt_intensity",
             "supervision_prompt_count",
             "supervision_prompt_window",
+            "reminder_hours_before",
+            "measure_nudge_hours_before",
+            "alert_digest_hour",
         )
         labels = {
             "crisis_resources_en": "Crisis resources shown to clients (English)",
@@ -96,6 +102,9 @@ class ClinicSettingsForm(OnceFormMixin, forms.ModelForm[ClinicSettings]):
             "supervision_prompt_intensity": "Suggest supervision for reactions of at least this intensity (1-3)",
             "supervision_prompt_count": "… when they recur this many times",
             "supervision_prompt_window": "… in a therapist's last this many reflections on one client",
+            "reminder_hours_before": "Email clients a reminder with their check-in link this many hours before each session",
+            "measure_nudge_hours_before": "… and a second one this many hours before, if the before-session questions are not answered yet",
+            "alert_digest_hour": "Send the daily alert digest at this hour (0-23, clinic time)",
         }
         help_texts = {
             "supervision_prompt_window": (
@@ -111,6 +120,17 @@ class ClinicSettingsForm(OnceFormMixin, forms.ModelForm[ClinicSettings]):
                 "{clinic} is replaced by the clinic's name. No clinical content."
             ),
             "checkin_email_body_es": "As above, for clients who prefer Spanish.",
+            "reminder_hours_before": (
+                "Only to clients who agreed to email, in the wording above; 0 sends none. At most "
+                f"{MAX_REMINDER_HOURS} hours (a week)."
+            ),
+            "measure_nudge_hours_before": (
+                "0 sends none. Must be fewer hours than the first reminder, so that it comes after it."
+            ),
+            "alert_digest_hour": (
+                "For staff who chose one email a day for non-urgent alerts. Urgent (risk) alerts "
+                "are always emailed at once."
+            ),
         }
         widgets = {
             "crisis_resources_en": forms.Textarea(attrs={"rows": 6}),
@@ -134,7 +154,28 @@ class ClinicSettingsForm(OnceFormMixin, forms.ModelForm[ClinicSettings]):
             self.add_error(
                 "supervision_prompt_window", "The window must hold at least as many reflections."
             )
+        self._clean_reminders(cleaned)
         return cleaned
+
+    def _clean_reminders(self, cleaned: dict[str, Any]) -> None:
+        first = cleaned.get("reminder_hours_before")
+        nudge = cleaned.get("measure_nudge_hours_before")
+        hour = cleaned.get("alert_digest_hour")
+        if first is not None and first > MAX_REMINDER_HOURS:
+            self.add_error(
+                "reminder_hours_before", f"At most {MAX_REMINDER_HOURS} hours (a week) before."
+            )
+        if nudge is not None and nudge > MAX_REMINDER_HOURS:
+            self.add_error(
+                "measure_nudge_hours_before", f"At most {MAX_REMINDER_HOURS} hours before."
+            )
+        elif first and nudge and nudge >= first:
+            self.add_error(
+                "measure_nudge_hours_before",
+                "The second reminder must come later than the first: fewer hours before the session.",
+            )
+        if hour is not None and not 0 <= hour <= 23:
+            self.add_error("alert_digest_hour", "Choose an hour from 0 to 23.")
 
     def clean_checkin_email_subject(self) -> str:
         subject: str = self.cleaned_data["checkin_email_subject"].strip()
@@ -158,8 +199,13 @@ class ClinicSettingsForm(OnceFormMixin, forms.ModelForm[ClinicSettings]):
 
 
 class AuditFilterForm(forms.Form):
-    action = forms.CharField(required=False, label="Action starts with")
-    actor = forms.CharField(required=False, label="Actor email")
-    client = forms.CharField(required=False, label="Client code")
+    """The audit trail's filters. Lengths follow the columns they are compared with, so that a long
+    value is refused with a message instead of reaching the database (or the export's own event);
+    CharField already refuses a NUL byte. Other characters (an apostrophe, a comma, unicode) are
+    legitimate in an address and are applied as typed: the ORM passes them as parameters."""
+
+    action = forms.CharField(required=False, label="Action starts with", max_length=80)
+    actor = forms.CharField(required=False, label="Actor email", max_length=254)
+    client = forms.CharField(required=False, label="Client code", max_length=16)
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

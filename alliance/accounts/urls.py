@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alliance.accounts import alert_settings, views
+from alliance.accounts import alert_settings, email_settings, views
 
 urlpatterns = [
     path("clinic/", views.clinic_overview, name="clinic_overview"),
@@ -11,4 +11,5 @@ urlpatterns = [
     path("clinic/alert-settings/", alert_settings.alert_settings, name="alert_settings"),
     path("clinic/audit/", views.audit_list, name="audit_list"),
     path("clinic/audit/export.csv", views.audit_export, name="audit_export"),
+    path("account/alert-emails/", email_settings.email_settings, name="email_settings"),
 ]

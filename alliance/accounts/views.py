@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -18,12 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from alliance.accounts.audit import log_event
+from alliance.accounts.audit import is_code, log_event
 from alliance.accounts.decorators import administrator_required
 from alliance.accounts.forms import AuditFilterForm, ClinicSettingsForm, UserForm
 from alliance.accounts.models import AuditEvent, Role, Supervision, User
 from alliance.care.models import Appointment, Attendance, Client, ClinicSettings, Episode
 from alliance.core import once
+from alliance.operations.checks import operational_findings
 
 
 def _admin(request: HttpRequest) -> User:
@@ -48,6 +49,9 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     instance = get_object_or_404(User, pk=pk) if pk is not None else None
+    if request.method == "POST" and (done := once.earlier(request.POST)) is not None:
+        # A replay of a form that went through: its unique email would now fail validation.
+        return redirect(done or "user_list")
     form = UserForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -88,8 +92,12 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
 
 def _filtered_events(form: AuditFilterForm) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
-    if not form.is_valid():
+    if not form.is_bound:
         return events
+    if not form.is_valid():
+        # A refused filter shows its message and no rows: the whole trail under a filter the
+        # administrator believes is applied would mislead (and an export of it would leak more).
+        return events.none()
     data = form.cleaned_data
     if data["action"]:
         events = events.filter(action__startswith=data["action"].strip())
@@ -110,10 +118,7 @@ def _client_codes(events: list[AuditEvent]) -> dict[int, str]:
     return dict(Client.objects.filter(pk__in=ids).values_list("pk", "code"))
 
 
-@administrator_required
-@require_GET
-def audit_list(request: HttpRequest) -> HttpResponse:
-    form = AuditFilterForm(request.GET or None)
+def _audit_page(request: HttpRequest, form: AuditFilterForm, *, status: int = 200) -> HttpResponse:
     # The page number is read by hand on purpose: Paginator.get_page accepts any value (a bad one
     # gives the first or last page), so there is nothing for a form to validate.
     page = Paginator(_filtered_events(form), 50).get_page(request.GET.get("page"))
@@ -126,14 +131,45 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/audit_list.html",
         {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+        status=status,
     )
 
 
-def _filters_for_audit(form: AuditFilterForm) -> dict[str, str]:
-    """The export's filters as codes: values with spaces could be free text, so they are left out."""
-    cleaned = form.cleaned_data if form.is_valid() else {}
-    shown = {k: str(v).strip() for k, v in cleaned.items() if v}
-    return {k: v for k, v in shown.items() if " " not in v}
+@administrator_required
+@require_GET
+def audit_list(request: HttpRequest) -> HttpResponse:
+    return _audit_page(request, AuditFilterForm(request.GET or None))
+
+
+def _filters_for_audit(form: AuditFilterForm) -> dict[str, Any]:
+    """Which filters an export used, without free text.
+
+    The values are typed by the administrator, so any of them could be prose (or carry an apostrophe,
+    a comma or a space): a value shaped like a code is kept, any other is named under `withheld`
+    without its value. An actor filter that names a user is also kept as that user's id, so the trail
+    still says whose events were exported."""
+    cleaned = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    used = {
+        name: value.isoformat() if isinstance(value, date) else str(value).strip()
+        for name, value in cleaned.items()
+        if value
+    }
+    kept = {name: value for name, value in used.items() if is_code(value)}
+    data: dict[str, Any] = {"filters": kept, "withheld": sorted(used.keys() - kept.keys())}
+    if "actor" in used:
+        actor = User.objects.filter(email__iexact=used["actor"]).values_list("pk", flat=True)
+        data["actor_user"] = actor.first()
+    return data
+
+
+#: A cell starting with one of these is read as a formula by spreadsheet programs (CSV injection,
+#: OWASP): `=cmd|' /C calc'!A0` in an actor's address or a filter must stay text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 class _Echo:
@@ -143,12 +179,15 @@ class _Echo:
 
 @administrator_required
 @require_GET
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form = AuditFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        # Refused with the form's messages on the trail page, rather than exporting everything.
+        return _audit_page(request, form, status=400)
     events = _filtered_events(form).order_by("at", "id")
     log_event(
         "audit.exported",
-        data={"filters": _filters_for_audit(form)},
+        data=_filters_for_audit(form),
     )
     codes = dict(Client.objects.values_list("pk", "code"))
     writer = csv.writer(_Echo())
@@ -168,19 +207,18 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
             ]
         )
         for event in events.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    event.at.isoformat(),
-                    event.actor_label,
-                    event.action,
-                    event.object_type,
-                    event.object_id,
-                    codes.get(event.client_id or 0, ""),
-                    event.request_id,
-                    event.ip_address or "",
-                    event.data,
-                ]
-            )
+            cells = [
+                event.at.isoformat(),
+                event.actor_label,
+                event.action,
+                event.object_type,
+                event.object_id,
+                codes.get(event.client_id or 0, ""),
+                event.request_id,
+                event.ip_address or "",
+                event.data,
+            ]
+            yield writer.writerow([_csv_cell(cell) for cell in cells])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
@@ -222,5 +260,7 @@ def clinic_overview(request: HttpRequest) -> HttpResponse:
         "by_attendance": by_attendance,
         "missed_rate": (missed / recorded) if recorded else None,
         "therapists": therapists,
+        # What stops risk from reaching a human, said loudly (the same findings as `alliance check`).
+        "operational_findings": operational_findings(),
     }
     return render(request, "accounts/clinic_overview.html", context)

@@ -2,7 +2,8 @@
 
 docs/clinical.md#phq-9-item-9: PHQ-9 item 9 above 0 must raise an urgent alert to the therapist at once. The
 Django side escalates it to the supervisor when unacknowledged after
-``AlertSettings.risk_escalation_minutes``.
+``AlertSettings.risk_escalation_minutes``, then to the administrators after a further
+``AlertSettings.risk_administrator_escalation_minutes``.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def _finding(
         + join_words([_describe(s) for s in signals])
         + ". Any answer above 0 on a risk item needs a risk review today. If this alert is not "
         f"acknowledged within {settings.risk_escalation_minutes} minutes, your supervisor is "
-        "notified."
+        "notified, and the clinic's administrators "
+        f"{settings.risk_administrator_escalation_minutes} minutes after that."
     )
     return Finding(
         kind="risk",

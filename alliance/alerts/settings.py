@@ -317,6 +317,13 @@ class AlertSettings:
         "(carried out by the Django side).",
         low=1,
     )
+    risk_administrator_escalation_minutes: int = _setting(
+        30,
+        UNVERIFIED,
+        "Further minutes after the supervisor was told, still unacknowledged, after which the "
+        "clinic's administrators are told too (second stage; carried out by the Django side).",
+        low=1,
+    )
 
     def __post_init__(self) -> None:
         errors = _validate(self)

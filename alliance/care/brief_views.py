@@ -10,7 +10,8 @@ from django.views.decorators.http import require_GET
 
 from alliance.accounts.audit import log_event
 from alliance.accounts.models import User
-from alliance.care import access, brief, words
+from alliance.care import access, brief, safety_plan, words
+from alliance.care.models import AlertKind
 
 
 def _user(request: HttpRequest) -> User:
@@ -25,10 +26,19 @@ def appointment_brief(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = access.get_appointment_or_404(user, pk)
     summary = brief.build(user, appointment)
     log_event("care.brief.viewed", obj=appointment, data={"responses": summary.response_count})
+    episode = appointment.episode
     return render(
         request,
         "care/brief.html",
-        {"brief": summary, "appointment": appointment, "episode": appointment.episode},
+        {
+            "brief": summary,
+            "appointment": appointment,
+            "episode": episode,
+            # The safety plan is offered while a risk alert is open; its last review is shown.
+            "risk_open": any(a.kind == AlertKind.RISK for a in summary.alerts),
+            "safety_plan_saved_at": safety_plan.saved_at(episode),
+            "can_edit_plan": access.is_own_episode(user, episode),
+        },
     )
 
 

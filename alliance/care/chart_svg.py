@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 from collections.abc import Callable, Hashable
 
@@ -53,6 +54,8 @@ SECOND = "#7a4fb0"
 ALERT = "#a3201b"
 MUTED = "#8a9399"
 BAND = "#cfe6ec"
+
+logger = logging.getLogger(__name__)
 
 _STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
 _ID = re.compile(r'\bid="([^"]+)"')
@@ -102,5 +105,9 @@ def cached(key: Hashable, draw: Callable[[], SafeString]) -> SafeString:
     if isinstance(found, str):
         return mark_safe(found)  # noqa: S308 - stored from to_svg's escaped output below
     svg = draw()
-    store.set(digest, str(svg))
+    try:
+        store.set(digest, str(svg))
+    except OSError:
+        # A full disk must not cost the therapist the chart: it is drawn again next time.
+        logger.warning("Chart cache not written (%s); serving the chart uncached", digest[:12])
     return svg

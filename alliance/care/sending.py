@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,6 +22,8 @@ from alliance.accounts.models import User
 from alliance.care.models import Appointment, Client, ClinicSettings, Language
 from alliance.checkin.links import create_link
 from alliance.checkin.models import CheckinLink
+from alliance.operations import outbox
+from alliance.operations.models import EmailKind
 
 # Used when the clinic has not written its own wording (ClinicSettings.checkin_email_*). No clinical
 # content, and never the client's name: an email may be read over a shoulder or on a shared device.
@@ -97,15 +98,24 @@ def fresh_link(appointment: Appointment, user: User | None) -> tuple[CheckinLink
 def send_link(
     appointment: Appointment, user: User | None, url_for: Callable[[str], str]
 ) -> CheckinLink:
-    """Email a fresh link to the client. Call inside a transaction: if the mail server refuses, the
-    new link (and the revocation of the old ones) rolls back with the error."""
+    """Email a fresh link to the client through the outbox (alliance.operations.outbox): stored in
+    this transaction, sent once after it commits, retried if the mail server is away. `sent_at`
+    records when it was handed to the outbox."""
     client = appointment.episode.client
     reason = why_not_email(client)
     if reason:
         raise ValueError(reason)
     link, token = fresh_link(appointment, user)
     subject, body = compose(client, ClinicSettings.load(), url_for(token))
-    send_mail(subject, body, None, [client.email.strip()])
+    outbox.queue(
+        f"checkin-link:{link.pk}",
+        EmailKind.CHECKIN_LINK,
+        [client.email],
+        subject,
+        body,
+        client_id=client.pk,
+        appointment_id=appointment.pk,
+    )
     link.sent_at = timezone.now()
     link.send_count += 1
     link.save(update_fields=["sent_at", "send_count"])

@@ -1,23 +1,28 @@
 """Background jobs (django-tasks; stored in the database and run by `alliance worker`).
 
 The dependency runs one way: jobs call alert_sync, and alert_sync never imports this module
-(an import-linter contract in pyproject.toml holds it)."""
+(an import-linter contract in pyproject.toml holds it). Jobs that fail are run again with back-off
+(`alliance.operations.tasks.retrying`); both are idempotent, so a second run changes nothing."""
 
 from __future__ import annotations
 
 from django.db import transaction
-from django_tasks import task
 
-from alliance.care import alert_sync, escalation
+from alliance.care import alert_mail, alert_sync, escalation
+from alliance.care.models import AlertKind
+from alliance.operations.tasks import retrying
 
 
-@task()
+@retrying()
 def recompute_episode_alerts(episode_id: int) -> int:
-    """After a new response or an attendance change: bring the episode's alerts up to date."""
-    return alert_sync.sync([episode_id]).created
+    """After a new response or an attendance change: bring the episode's alerts up to date. A risk
+    alert raised here (when the check-in's own attempt failed) is emailed at once."""
+    result = alert_sync.sync([episode_id])
+    alert_mail.urgent(a for a in result.new_alerts if a.kind == AlertKind.RISK)
+    return result.created
 
 
-@task()
+@retrying()
 def escalate_unacknowledged_risk() -> int:
     return len(escalation.escalate_unacknowledged_risk())
 

@@ -8,6 +8,7 @@ from alliance.care import (
     intake_views,
     journal_views,
     progress_views,
+    safety_plan_views,
     schedule_views,
     session_views,
     supervision_views,
@@ -50,6 +51,13 @@ urlpatterns = [
         name="alert_action",
     ),
     path("episodes/<int:pk>/fhir.json", exports.episode_fhir, name="episode_fhir"),
+    # The safety plan (safety_plan_views): read by the therapist and supervisor, written in session.
+    path("episodes/<int:pk>/safety-plan/", safety_plan_views.safety_plan_view, name="safety_plan"),
+    path(
+        "episodes/<int:pk>/safety-plan/edit/",
+        safety_plan_views.safety_plan_edit,
+        name="safety_plan_edit",
+    ),
     # Scheduling (schedule_views): booking, moving, cancelling, the agenda and the calendar feed.
     path("episodes/<int:pk>/book/", schedule_views.appointment_book, name="appointment_book"),
     path("appointments/<int:pk>/move/", schedule_views.appointment_move, name="appointment_move"),

@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch
+from django.db.models import Count, F, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -135,7 +135,11 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
         access.episodes_visible_to(user)
         .filter(client=client)
         .select_related("therapist")
-        .annotate(past_alert_count=Count("alerts", filter=~queries.open_alert_filter("alerts__")))
+        .annotate(
+            past_alert_count=Count("alerts", filter=~queries.open_alert_filter("alerts__")),
+            # When the safety plan was last saved (None: no plan), without reading its text.
+            safety_plan_saved_at=F("safety_plan__updated_at"),
+        )
         .prefetch_related(
             Prefetch("goals", queryset=Goal.objects.order_by("number")),
             Prefetch(

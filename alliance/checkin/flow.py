@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from alliance.care.models import Appointment, Respondent, Response
 
@@ -10,6 +11,42 @@ CHECKIN = "checkin"
 GBO = "gbo"
 # Asked after the check-in of the session the therapist marked as the last one (issue 9, point 8).
 ENDING = "ending"
+
+# When the after-session part (the relationship check-in, and the ending question) opens.
+#
+# Decision (issue 10, point 5): at the booked end of the session minus AFTER_SESSION_MARGIN, and never
+# before the session's start. The check-in asks "how was today's session?", so an answer given before
+# the session is not an answer to it, and one given hours early was the probe that found this. Why not
+# the start: a client in the waiting room could then rate a session that has not happened. Why not a
+# fraction of the duration: the question is about the whole session. Why a margin rather than the exact
+# end: many therapists hand the check-in over in the last minutes in the room (as with the SRS), and a
+# session that ends a few minutes early must not leave the client facing a "not yet" page on the
+# stairs. The booked duration is the appointment's own (Appointment.duration_minutes), so a 90-minute
+# session opens later than a 50-minute one; a moved session moves its opening with it.
+AFTER_SESSION_MARGIN = timedelta(minutes=10)
+
+
+def after_session_opens_at(
+    session_start: datetime, duration_minutes: int, margin: timedelta = AFTER_SESSION_MARGIN
+) -> datetime:
+    """When a client may answer the after-session forms of a session booked at `session_start` for
+    `duration_minutes`: the booked end less `margin`, but never before the start. Pure: times in, a
+    time out."""
+    booked_end = session_start + timedelta(minutes=max(duration_minutes, 0))
+    return max(session_start, booked_end - margin)
+
+
+def after_session_open(
+    now: datetime,
+    session_start: datetime,
+    duration_minutes: int,
+    margin: timedelta = AFTER_SESSION_MARGIN,
+) -> bool:
+    return now >= after_session_opens_at(session_start, duration_minutes, margin)
+
+
+def after_opens_at(appointment: Appointment) -> datetime:
+    return after_session_opens_at(appointment.scheduled_at, appointment.duration_minutes)
 
 
 @dataclass(frozen=True)

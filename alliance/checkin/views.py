@@ -17,19 +17,20 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats, timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import get_usage
 
 from alliance.accounts.audit import log_event
-from alliance.care import notify, progress
+from alliance.care import notify, progress, safety_plan
 from alliance.care.alert_sync import raise_risk_alerts
 from alliance.care.models import ClinicSettings, Goal, Respondent, ResponseSource
 from alliance.care.responses import record_response
 from alliance.care.tasks import schedule_recompute
 from alliance.checkin import flow
 from alliance.checkin.concern_form import ConcernForm
-from alliance.checkin.copy import DEFAULT_CRISIS_RESOURCES, LANGUAGE_NAMES, LANGUAGES, copy_for
+from alliance.checkin.copy import LANGUAGE_NAMES, LANGUAGES, copy_for
 from alliance.checkin.forms import InstrumentForm
 from alliance.checkin.links import LinkProblem, resolve
 from alliance.checkin.models import CheckinLink, Concern
@@ -40,8 +41,16 @@ from alliance.measures import UnknownInstrument, get_instrument
 logger = logging.getLogger(__name__)
 
 LANG_COOKIE = "alliance_checkin_lang"
-# Failed token lookups allowed per address before every lookup from it is refused for a while.
+# Guessing limit (issue 10, point 5). A token is 256 random bits, so guessing one is not feasible at any
+# rate: the limit is there to stop noise and enumeration (scanners, a mistyped link retried in a loop),
+# not to make guessing harder than it already is. So it applies to failed lookups only: a valid,
+# unexpired link always opens, whatever its address's count, because clients behind one clinic or
+# workplace network share an address and must not be locked out by someone else's guesses; and a valid
+# link's visit writes no rate-limit row at all. Per address first, then, as a second line against a
+# guesser spread over many addresses, for all addresses together (set it well above what mistyped
+# links from a whole clinic could reach: when it trips, only failed lookups are refused).
 TOKEN_FAILURE_RATE = getattr(settings, "CHECKIN_TOKEN_FAILURE_RATE", "20/h")
+TOKEN_GLOBAL_FAILURE_RATE = getattr(settings, "CHECKIN_TOKEN_GLOBAL_FAILURE_RATE", "1000/h")
 
 
 def _language(request: HttpRequest, link: CheckinLink | None) -> str:
@@ -91,27 +100,32 @@ def _started_at(request: HttpRequest) -> datetime | None:
     return StartedForm(request.POST).started_at()
 
 
-def _failed_lookups(request: HttpRequest, *, count_one: bool) -> bool:
-    """Count a failed token lookup from this address; True once the address has used up its allowance."""
-    usage = get_usage(
-        request, group="checkin-token", key="ip", rate=TOKEN_FAILURE_RATE, increment=count_one
-    )
-    return usage is not None and (usage["should_limit"] or usage["count"] >= usage["limit"])
+def _everyone(_group: str, _request: HttpRequest) -> str:
+    return "all"
+
+
+def _too_many_failed_lookups(request: HttpRequest) -> bool:
+    """Count one failed token lookup, from this address and from everywhere; True when either count
+    is over its allowance. Called only after a lookup failed."""
+    for key, rate in (("ip", TOKEN_FAILURE_RATE), (_everyone, TOKEN_GLOBAL_FAILURE_RATE)):
+        usage = get_usage(request, group="checkin-token", key=key, rate=rate, increment=True)
+        if usage is not None and usage["should_limit"]:
+            return True
+    return False
 
 
 def _open(
     request: HttpRequest, token: str, started_at: datetime | None = None
 ) -> CheckinLink | HttpResponse:
     """Resolve the token or answer with a page that reveals nothing about any client."""
-    if _failed_lookups(request, count_one=False):
-        lang = _language(request, None)
-        return _page(request, "checkin/problem.html", lang, {"problem": "rate_limited"}, status=429)
     resolved = resolve(token, started_at=started_at)
     if resolved.problem is LinkProblem.NOT_FOUND or resolved.link is None:
-        _failed_lookups(request, count_one=True)
-        return _page(
-            request, "checkin/problem.html", _language(request, None), {"problem": "not_found"}, 404
-        )
+        lang = _language(request, None)
+        if _too_many_failed_lookups(request):
+            return _page(
+                request, "checkin/problem.html", lang, {"problem": "rate_limited"}, status=429
+            )
+        return _page(request, "checkin/problem.html", lang, {"problem": "not_found"}, 404)
     if resolved.problem is LinkProblem.EXPIRED:
         # The client's language is used, but nothing else about them is shown.
         return _page(
@@ -124,6 +138,15 @@ def _open(
     return resolved.link
 
 
+def _after_opens_text(link: CheckinLink, lang: str) -> str:
+    """When the after-session part opens, in the client's words and the clinic's time zone."""
+    with translation.override(lang):
+        when = formats.date_format(
+            timezone.localtime(flow.after_opens_at(link.appointment)), copy_for(lang)["when_format"]
+        )
+    return copy_for(lang)["after_opens"].format(when=when)
+
+
 def _goal_context(link: CheckinLink) -> dict[str, str]:
     goals = Goal.objects.filter(episode_id=link.appointment.episode_id).order_by("number")
     return {f"goal{goal.number}": goal.description for goal in goals}
@@ -133,15 +156,20 @@ def _steps(link: CheckinLink, goals: dict[str, str]) -> list[flow.Step]:
     return flow.steps(link.appointment, len(goals))
 
 
+def _step_list(link: CheckinLink) -> list[flow.Step]:
+    """The steps, for pages that show no goal: the goals are counted, not read (and decrypted)."""
+    goal_count = Goal.objects.filter(episode_id=link.appointment.episode_id).count()
+    return flow.steps(link.appointment, goal_count)
+
+
 def _titled(steps: list[flow.Step], lang: str) -> list[tuple[flow.Step, str]]:
     """Each step with its instrument's title in the client's language, for the step lists."""
     return [(s, get_instrument(s.instrument).title(lang)) for s in steps]
 
 
 def _crisis_text(lang: str) -> str:
-    clinic = ClinicSettings.load()
-    configured = clinic.crisis_resources_es if lang == "es" else clinic.crisis_resources_en
-    return configured.strip() or DEFAULT_CRISIS_RESOURCES[lang]
+    # The same text the therapist prints with the client's safety plan.
+    return safety_plan.clinic_crisis_text(lang)
 
 
 @never_cache
@@ -152,14 +180,19 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
         return opened
     link = opened
     lang = _language(request, link)
-    goals = _goal_context(link)
-    steps = _steps(link, goals)
+    steps = _step_list(link)
     log_event("checkin.link.opened", obj=link, client_id=link.appointment.episode.client_id)
     titled = _titled(steps, lang)
+    after_open = flow.after_session_open(
+        timezone.now(), link.appointment.scheduled_at, link.appointment.duration_minutes
+    )
     context = {
         "token": token,
         "before": [(s, title) for s, title in titled if s.part == "before"],
-        "after": [(s, title) for s, title in titled if s.part == "after"],
+        # Before the session has (nearly) ended only the before-session part is offered, and the page
+        # says when the rest opens (flow.AFTER_SESSION_MARGIN says why then).
+        "after": [(s, title) for s, title in titled if s.part == "after"] if after_open else [],
+        "after_opens": "" if after_open else _after_opens_text(link, lang),
         "all_done": all(s.done for s in steps),
     }
     return _page(request, "checkin/landing.html", lang, context)
@@ -172,6 +205,7 @@ def _render_form(
     form: InstrumentForm,
     *,
     problem: str = "",
+    problem_detail: str = "",
     status: int = 200,
 ) -> HttpResponse:
     context = {
@@ -182,6 +216,7 @@ def _render_form(
         "instructions": form.instrument.instructions(lang),
         "started": StartedForm(request.POST).value() or new_started_value(),
         "problem": problem,
+        "problem_detail": problem_detail,
         # Instruments that are not validated say so, in the instrument's own words.
         "validation_note": (
             form.instrument.validation_note.get(lang) if form.instrument.validation_note else ""
@@ -210,14 +245,32 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
     except UnknownInstrument:
         return redirect("checkin_landing", token=token)
     copy = copy_for(lang)
+    too_early = step.part == "after" and not flow.after_session_open(
+        timezone.now(), link.appointment.scheduled_at, link.appointment.duration_minutes
+    )
     if request.method == "GET":
         if step.done:
             return redirect("checkin_thanks", token=token)
+        if too_early:
+            # The landing says when this part opens.
+            return redirect("checkin_landing", token=token)
         return _render_form(
             request, token, lang, InstrumentForm(instrument, lang, copy, None, goals)
         )
 
     form = InstrumentForm(instrument, lang, copy, request.POST, goals)
+    if too_early:
+        # A form opened early (an old tab, a shared link) is refused, not stored: it would answer for a
+        # session that has not happened. The answers stay on screen to send again later.
+        return _render_form(
+            request,
+            token,
+            lang,
+            form,
+            problem="after_not_open",
+            problem_detail=_after_opens_text(link, lang),
+            status=409,
+        )
     if not form.is_valid():
         return _render_form(request, token, lang, form, status=400)
     appointment = link.appointment
@@ -242,7 +295,8 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
         except DatabaseError:
             logger.exception("Risk alert not raised now; the background recompute will raise it")
     schedule_recompute(appointment.episode_id)
-    following = flow.next_step(flow.steps(appointment, len(goals)), instrument.id)
+    # The steps read before saving still say which come next (next_step skips the one just answered).
+    following = flow.next_step(steps, instrument.id)
     if recorded.response.risk:
         # Crisis resources first, whatever else happened.
         query = f"?next={following.instrument}" if following else ""
@@ -260,10 +314,17 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
         return opened
     link = opened
     lang = _language(request, link)
-    steps = _steps(link, _goal_context(link))
+    steps = _step_list(link)
+    after_open = flow.after_session_open(
+        timezone.now(), link.appointment.scheduled_at, link.appointment.duration_minutes
+    )
+    remaining = [s for s in steps if not s.done and (after_open or s.part != "after")]
     context = {
         "token": token,
-        "remaining": _titled([s for s in steps if not s.done], lang),
+        "remaining": _titled(remaining, lang),
+        "after_opens": ""
+        if after_open or all(s.done for s in steps if s.part == "after")
+        else _after_opens_text(link, lang),
         # The client's own progress view (alliance.checkin.progress_views), when the clinic allows it.
         "progress_link": progress.copy_for(lang)["thanks_link"]
         if ClinicSettings.load().share_progress_with_clients
@@ -284,7 +345,18 @@ def support(request: HttpRequest, token: str) -> HttpResponse:
     next_instrument = request.GET.get("next", "")
     steps = _steps(opened, _goal_context(opened))
     next_step = next((s for s in steps if s.instrument == next_instrument and not s.done), None)
-    context = {"token": token, "crisis_text": _crisis_text(lang), "next_step": next_step}
+    # The client's own safety plan, below the clinic's crisis lines, when there is one they may see.
+    episode = opened.appointment.episode
+    plan = safety_plan.for_client(episode.pk)
+    if plan is not None:
+        log_event("checkin.safety_plan.viewed", obj=plan, client_id=episode.client_id)
+    context = {
+        "token": token,
+        "crisis_text": _crisis_text(lang),
+        "next_step": next_step,
+        "plan": plan,
+        "plan_sections": safety_plan.filled(plan, lang),
+    }
     return _page(request, "checkin/support.html", lang, context)
 
 

@@ -42,9 +42,16 @@ class OutboxBackend(BaseEmailBackend):
                 continue
             name = f"{timezone.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}.eml"
             # O_EXCL with 0600 from the start: the file is never readable by others, not even briefly.
-            fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(message.message().as_bytes(linesep="\n"))
+            path = folder / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(message.message().as_bytes(linesep="\n"))
+            except OSError:
+                # A full disk (or a file-size limit) leaves a truncated .eml behind: remove it, so
+                # the outbox's retry writes one whole message instead of a fragment and a message.
+                path.unlink(missing_ok=True)
+                raise
             logger.info("email sent: subject=%s, recipients=%d", message.subject, len(recipients))
             sent += 1
         return sent

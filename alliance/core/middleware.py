@@ -1,14 +1,23 @@
-"""Give every request an id, echo it in a response header and make it available to audit events."""
+"""Give every request an id, echo it in a response header and make it available to audit events and
+log records; log one line per request (method, path without tokens, status, duration)."""
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
 from alliance.core import request_context
+from alliance.core.logs import redact
+
+# gunicorn's own access log is off (alliance serve, deploy/gunicorn.conf.py): it cannot redact tokens.
+request_logger = logging.getLogger("alliance.request")
+# Monitoring asks every few seconds; its lines would drown the others.
+_QUIET_PATHS = frozenset({"/health", "/health/"})
 
 # Accept an id from a trusted proxy only if it looks like one; anything else could be used to forge
 # or flood audit records.
@@ -30,12 +39,35 @@ class RequestIdMiddleware:
                 request=request,
             )
         )
+        started = time.perf_counter()
+        status = 500
         try:
             response = self.get_response(request)
+            status = response.status_code
         finally:
+            self._log(request, status, started)
             request_context.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+    @staticmethod
+    def _log(request: HttpRequest, status: int, started: float) -> None:
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        path = redact(request.path)  # never the query string
+        request_logger.log(
+            logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO,
+            "%s %s %d %.1fms",
+            request.method,
+            path,
+            status,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "path": path,
+                "status": status,
+                "duration_ms": duration_ms,
+            },
+        )
 
 
 class NoStoreMiddleware:

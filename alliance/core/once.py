@@ -18,6 +18,7 @@ writes fail, the claim rolls back with them, so a corrected resubmission is not 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -51,6 +52,21 @@ def claim(form: forms.Form, user: User | None, name: str) -> str | None:
         # Two requests raced: the other one holds the claim.
         return ""
     return None
+
+
+def earlier(data: Mapping[str, Any]) -> str | None:
+    """Where an already-claimed submission went ("" when it did not say), from the raw POST data;
+    None when this submission id is new or absent.
+
+    For forms whose validation would fail on a repeat because the first one succeeded (a unique
+    email): asked before validating, a double click gets the first one's redirect instead of "a user
+    with this email already exists"."""
+    try:
+        submission_id = uuid.UUID(str(data.get("submission_id", "")))
+    except ValueError:
+        return None
+    found = FormSubmission.objects.filter(submission_id=submission_id).first()
+    return None if found is None else found.redirect_to
 
 
 def remember(form: forms.Form, redirect_to: str) -> None:

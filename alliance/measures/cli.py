@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,7 +52,32 @@ def _tidy(data: Any) -> Any:
 
 
 def _print_json(data: Any, stream: IO[str]) -> None:
-    stream.write(json.dumps(_tidy(data), ensure_ascii=False, indent=2) + "\n")
+    try:
+        # Strict JSON: NaN and Infinity are not JSON, and a result holding them means an input
+        # was unusable (an SD so small that the change is infinitely reliable).
+        text = json.dumps(_tidy(data), ensure_ascii=False, indent=2, allow_nan=False)
+    except ValueError:
+        raise UsageError(
+            "the result is not a finite number: an input is too large or too small"
+        ) from None
+    stream.write(text + "\n")
+
+
+def _one_line(message: str) -> str:
+    """A message that quotes the user's input stays on one line, and a terminal escape in that input
+    is shown, not obeyed: unprintable characters are written as Python escapes."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+
+
+def _finite(text: str) -> float:
+    """argparse type for numbers: `nan`, `inf` and overflowing values are refused by name."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def _instrument(instrument_id: str) -> Instrument:
@@ -86,7 +112,7 @@ def _cmd_score(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         err.write(f"RISK ({flag.level}) item {flag.item}: {flag.message}\n")
     if result.invalid:
         for link_id, problem in result.invalid.items():
-            err.write(f"{instrument.id}: item {link_id}: {problem}\n")
+            err.write(_one_line(f"{instrument.id}: item {link_id}: {problem}") + "\n")
         return EXIT_USAGE
     _print_json(result.as_dict(), out)
     return EXIT_OK
@@ -191,6 +217,8 @@ def _cmd_outcomes(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 )
     except OSError as exc:
         raise UsageError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{source}: not UTF-8 text (save the CSV as UTF-8)") from None
     outcomes = episode_outcomes(rows)
     if args.output:
         with Path(args.output).open("w", encoding="utf-8", newline="") as handle:
@@ -419,16 +447,16 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument(
         "--instrument", help="use this instrument's direction and reliable-change rule"
     )
-    change.add_argument("--before", type=float, required=True)
-    change.add_argument("--after", type=float, required=True)
-    change.add_argument("--sd", type=float, help="standard deviation of the reference sample")
-    change.add_argument("--reliability", type=float, help="reliability (e.g. Cronbach's alpha)")
+    change.add_argument("--before", type=_finite, required=True)
+    change.add_argument("--after", type=_finite, required=True)
+    change.add_argument("--sd", type=_finite, help="standard deviation of the reference sample")
+    change.add_argument("--reliability", type=_finite, help="reliability (e.g. Cronbach's alpha)")
     change.add_argument(
         "--higher-is-better", action="store_true", help="for scales without --instrument"
     )
     change.add_argument(
         "--cutoffs",
-        type=float,
+        type=_finite,
         nargs=4,
         metavar=("M_CLIN", "SD_CLIN", "M_FUNC", "SD_FUNC"),
         help="also compute Jacobson-Truax cut-offs a, b, c and the clinical-significance category",
@@ -490,10 +518,10 @@ def main(
         result: int = args.handler(args, out, err)
         return result
     except UsageError as exc:
-        err.write(f"{exc}\n")
+        err.write(f"{_one_line(str(exc))}\n")
         return EXIT_USAGE
     except MeasuresError as exc:
-        err.write(f"error: {exc}\n")
+        err.write(f"error: {_one_line(str(exc))}\n")
         return EXIT_USAGE
     except SystemExit as exc:  # --help and --version exit through argparse
         return int(exc.code or 0)

@@ -64,16 +64,21 @@ class LocalizedText:
         return dict(self.entries)
 
 
+def _as_list(value: Any) -> list[Any]:
+    # A hand-edited file may hold anything where FHIR wants a list; only a list is read.
+    return value if isinstance(value, list) else []
+
+
 def translations(shadow: Any) -> dict[str, str]:
     """Read translation extensions from a primitive's ``_x`` shadow element."""
     found: dict[str, str] = {}
     if not isinstance(shadow, Mapping):
         return found
-    for ext in shadow.get("extension", []) or []:
+    for ext in _as_list(shadow.get("extension")):
         if not isinstance(ext, Mapping) or ext.get("url") != TRANSLATION_URL:
             continue
         lang = content = None
-        for part in ext.get("extension", []) or []:
+        for part in _as_list(ext.get("extension")):
             if not isinstance(part, Mapping):
                 continue
             if part.get("url") == "lang":

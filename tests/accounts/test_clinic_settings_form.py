@@ -18,6 +18,9 @@ def _data(**changes: Any) -> dict[str, Any]:
         "supervision_prompt_intensity": 3,
         "supervision_prompt_count": 2,
         "supervision_prompt_window": 4,
+        "reminder_hours_before": 24,
+        "measure_nudge_hours_before": 3,
+        "alert_digest_hour": 7,
     } | changes
 
 

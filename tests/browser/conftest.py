@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.test import Client as HttpClient
 
-from tests.checkin.conftest import visit  # noqa: F401  (shared fixture)
+from tests.checkin.conftest import after_session, visit  # noqa: F401  (shared fixtures)
 
 CHROMIUM = Path(os.environ.get("ALLIANCE_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"

@@ -27,7 +27,7 @@ def _open(page: Any, live_server: Any, path: str) -> None:
 
 
 def test_client_answers_both_parts_on_a_phone(
-    phone: Any, live_server: Any, visit: Visit, shots: Shots
+    phone: Any, live_server: Any, visit: Visit, shots: Shots, after_session: None
 ) -> None:
     _open(phone, live_server, visit.url())
     shots.take(phone, "landing")
@@ -82,7 +82,7 @@ def test_client_answers_both_parts_on_a_phone(
 
 
 def test_double_submit_stores_one_response(
-    phone: Any, live_server: Any, visit: Visit, shots: Shots
+    phone: Any, live_server: Any, visit: Visit, shots: Shots, after_session: None
 ) -> None:
     _open(phone, live_server, visit.url("answer", "checkin"))
     for item, value in (("bond", 9), ("goals", 9), ("tasks", 8), ("overall", 9)):
@@ -150,7 +150,7 @@ def test_spanish_and_concern_route(
 
 
 def test_works_with_javascript_off(
-    browser: Any, live_server: Any, visit: Visit, shots: Shots
+    browser: Any, live_server: Any, visit: Visit, shots: Shots, after_session: None
 ) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 780}, java_script_enabled=False)
     page = context.new_page()
@@ -167,7 +167,7 @@ def test_works_with_javascript_off(
 
 
 def test_answers_survive_a_reload_before_sending(
-    phone: Any, live_server: Any, visit: Visit
+    phone: Any, live_server: Any, visit: Visit, after_session: None
 ) -> None:
     _open(phone, live_server, visit.url("answer", "checkin"))
     _choose(phone, "bond", 3)

@@ -38,6 +38,7 @@ def test_the_ending_question_on_a_phone(
     lang: str,
     send: str | None,
     question: str,
+    after_session: None,
 ) -> None:
     _final(visit, lang)
     phone.goto(live_server.url + visit.url("answer", "checkin"))

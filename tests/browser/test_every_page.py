@@ -29,6 +29,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NOT_PAGES = {
     # Off unless the clinic allows it: tests/browser/test_ending_pages.py opens it with sharing on.
     "checkin_progress",
+    # JSON for monitoring, not a page (tests/operations/test_health.py).
+    "health",
 }
 
 

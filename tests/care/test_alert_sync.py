@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -177,7 +178,9 @@ def test_alerts_lead_the_caseload_and_client_pages(episode: Episode) -> None:
     assert "Try next:" in client_page and "Record the repair conversation" in client_page
 
 
-def test_unacknowledged_risk_reaches_the_supervisor(episode: Episode) -> None:
+def test_unacknowledged_risk_reaches_the_supervisor(
+    episode: Episode, django_capture_on_commit_callbacks: Any
+) -> None:
     appointment = factories.AppointmentFactory.create(episode=episode, session_number=1)
     recorded = record_response(
         episode=episode,
@@ -190,7 +193,11 @@ def test_unacknowledged_risk_reaches_the_supervisor(episode: Episode) -> None:
     [risk] = alert_sync.raise_risk_alerts(recorded.response)
     assert risk.severity == "urgent"
     assert escalate_unacknowledged_risk() == []  # not yet due
-    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+    # Escalation emails go through the outbox, delivered once the transaction commits.
+    with (
+        time_machine.travel(timezone.now() + timedelta(minutes=61)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         escalated = escalate_unacknowledged_risk()
         assert escalate_unacknowledged_risk() == []  # never twice
     assert [a.pk for a in escalated] == [risk.pk]

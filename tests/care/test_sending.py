@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMessage
 from django.test import Client as HttpClient
-from django.test import override_settings
+from django.test import TestCase, override_settings
 from django.urls import reverse
 
 from alliance.accounts.forms import ClinicSettingsForm
@@ -48,10 +48,13 @@ def _consent(clinic: Clinic, lang: str = "en") -> None:
 
 
 def _send(http: HttpClient, clinic: Clinic, submission: str | None = None) -> Any:
-    return http.post(
-        reverse("checkin_link_send", args=[clinic.appointment.pk]),
-        {"submission_id": submission or str(uuid.uuid4())},
-    )
+    # The email is stored in the outbox and delivered once the request's transaction commits; the
+    # test's own transaction never commits, so run the after-commit delivery here.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return http.post(
+            reverse("checkin_link_send", args=[clinic.appointment.pk]),
+            {"submission_id": submission or str(uuid.uuid4())},
+        )
 
 
 def _token_in(body: str) -> str:
@@ -181,6 +184,9 @@ def test_settings_page_saves_the_wording() -> None:
             "supervision_prompt_intensity": 3,
             "supervision_prompt_count": 2,
             "supervision_prompt_window": 4,
+            "reminder_hours_before": 24,
+            "measure_nudge_hours_before": 3,
+            "alert_digest_hour": 7,
             "submission_id": str(uuid.uuid4()),
         },
         instance=ClinicSettings.load(),

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from alliance.accounts.models import Role
@@ -50,6 +52,17 @@ def visit(db: None) -> Visit:
     )
     _, token = create_link(appointment)
     return Visit(appointment, token)
+
+
+@pytest.fixture
+def after_session(visit: Visit) -> Iterator[None]:
+    """The clock at the booked end of the visit's session, when its after-session part is open
+    (alliance.checkin.flow.after_session_opens_at); the link is still valid then."""
+    appointment = visit.appointment
+    with time_machine.travel(
+        appointment.scheduled_at + timedelta(minutes=appointment.duration_minutes), tick=True
+    ):
+        yield
 
 
 def phq9(values: list[int], item10: int | None = None) -> dict[str, str]:

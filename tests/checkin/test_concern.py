@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core import mail
 from django.test import Client as HttpClient
@@ -13,7 +14,9 @@ from alliance.checkin.models import Concern
 from tests.checkin.conftest import Visit
 
 
-def test_every_check_in_page_offers_the_concern_route_and_the_right_to_stop(visit: Visit) -> None:
+def test_every_check_in_page_offers_the_concern_route_and_the_right_to_stop(
+    visit: Visit, after_session: None
+) -> None:
     for url in (visit.url(), visit.url("answer", "phq9"), visit.url("answer", "checkin")):
         body = HttpClient().get(url).content.decode()
         assert visit.url("concern") in body
@@ -21,16 +24,20 @@ def test_every_check_in_page_offers_the_concern_route_and_the_right_to_stop(visi
         assert "Your therapist will not see this message" in body
 
 
-def test_concern_reaches_supervisor_and_administrator_but_not_the_therapist(visit: Visit) -> None:
-    page = HttpClient().post(
-        visit.url("concern"),
-        {
-            "text": "He makes comments about my weight.",
-            "feels_unsafe": "on",
-            "wants_contact": "on",
-            "contact": "by email please",
-        },
-    )
+def test_concern_reaches_supervisor_and_administrator_but_not_the_therapist(
+    visit: Visit, django_capture_on_commit_callbacks: Any
+) -> None:
+    # The email goes through the outbox, delivered once the request's transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        page = HttpClient().post(
+            visit.url("concern"),
+            {
+                "text": "He makes comments about my weight.",
+                "feels_unsafe": "on",
+                "wants_contact": "on",
+                "contact": "by email please",
+            },
+        )
     assert page.status_code == 200 and "reached the clinic" in page.content.decode()
     concern = Concern.objects.get()
     assert concern.feels_unsafe and concern.wants_contact and concern.episode == visit.episode

@@ -45,7 +45,7 @@ def test_an_ordinary_session_does_not_ask_it(visit: Visit) -> None:
     assert page.status_code == 302 and page["Location"] == visit.url()
 
 
-def test_the_last_session_asks_it_after_the_check_in(visit: Visit) -> None:
+def test_the_last_session_asks_it_after_the_check_in(visit: Visit, after_session: None) -> None:
     _final(visit)
     after = [(s.instrument, s.part) for s in flow.steps(visit.appointment, 1)][-2:]
     assert after == [("checkin", "after"), ("ending", "after")]
@@ -55,7 +55,7 @@ def test_the_last_session_asks_it_after_the_check_in(visit: Visit) -> None:
     assert after_part.index("Session check-in") < after_part.index("As we finish")
 
 
-def test_the_check_in_leads_to_it_and_it_leads_to_thanks(visit: Visit) -> None:
+def test_the_check_in_leads_to_it_and_it_leads_to_thanks(visit: Visit, after_session: None) -> None:
     _final(visit)
     http = HttpClient()
     page = http.post(visit.url("answer", "checkin"), checkin() | {"started": _started()})
@@ -76,7 +76,9 @@ def test_the_check_in_leads_to_it_and_it_leads_to_thanks(visit: Visit) -> None:
     assert all(s.done for s in flow.steps(visit.appointment, 1) if s.part == "after")
 
 
-def test_it_is_asked_in_spanish_for_a_spanish_speaking_client(visit: Visit) -> None:
+def test_it_is_asked_in_spanish_for_a_spanish_speaking_client(
+    visit: Visit, after_session: None
+) -> None:
     _final(visit)
     client = visit.episode.client
     client.preferred_language = "es"
@@ -88,7 +90,7 @@ def test_it_is_asked_in_spanish_for_a_spanish_speaking_client(visit: Visit) -> N
     assert "What will you take" not in body
 
 
-def test_a_double_submit_stores_one_answer(visit: Visit) -> None:
+def test_a_double_submit_stores_one_answer(visit: Visit, after_session: None) -> None:
     _final(visit)
     http = HttpClient()
     data = _ending()
@@ -97,7 +99,9 @@ def test_a_double_submit_stores_one_answer(visit: Visit) -> None:
     assert Response.objects.filter(instrument="ending").count() == 1
 
 
-def test_an_overlong_answer_is_kept_to_the_limit_not_refused(visit: Visit) -> None:
+def test_an_overlong_answer_is_kept_to_the_limit_not_refused(
+    visit: Visit, after_session: None
+) -> None:
     _final(visit)
     page = HttpClient().post(visit.url("answer", "ending"), _ending(take="a" * 5000))
     assert page.status_code == 302
@@ -105,7 +109,7 @@ def test_an_overlong_answer_is_kept_to_the_limit_not_refused(visit: Visit) -> No
 
 
 def test_its_words_never_raise_an_alert_where_the_same_words_in_the_check_in_do(
-    visit: Visit,
+    visit: Visit, after_session: None
 ) -> None:
     _final(visit)
     worry = "I did not feel heard and the exercises were pointless."

@@ -72,7 +72,9 @@ class Command(BaseCommand):
             # Links made outside a request (emails from jobs) use SITE_URL: point it where we listen.
             if url := browsable_url(options["bind"]):
                 os.environ.setdefault("ALLIANCE_SITE_URL", url)
-            code = serve(options["bind"], workers=2, with_worker=True)
+            # The web servers, the job worker and the scheduler, each restarted if it dies: the
+            # demo's risk alerts escalate on time too.
+            code = serve(options["bind"], workers=2, with_worker=True, with_scheduler=True)
             if code:
                 raise SystemExit(code)
 

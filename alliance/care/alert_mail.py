@@ -1,0 +1,211 @@
+"""Telling therapists about new alerts by email, through the outbox.
+
+- **Urgent (risk)**: at once, always, to the treating therapist (`urgent`), whatever they chose: a risk
+  answer must reach a human. The check-in that raised it queues the email in the same request; the
+  scheduler's sweep (`notify_new_alerts`, every round) also queues it for a risk alert raised any other
+  way (the background recompute), so none is missed. Key ``alert-urgent:<alert>``.
+- **Others**, by the therapist's `User.alert_emails`: IMMEDIATE — one email per alert, queued by the
+  sweep (``alert:<alert>``); DIGEST — one email a day at `ClinicSettings.alert_digest_hour` (clinic's
+  local time) listing the alerts raised since the last digest, by client code and kind
+  (``digest:<user>:<local date>``); NONE — nothing.
+
+The sweep looks at alerts raised in the last `SWEEP_LOOKBACK` that are still open (an alert already
+acknowledged needs no email); outbox keys make it send each once however often it runs.
+
+No email carries a name, an answer or an alert's explanation: only that there is something, the client
+code, the kind, and a link into Alliance, where access control applies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from alliance.accounts.models import AlertEmails, Role, User
+from alliance.care.models import Alert, AlertKind, AlertSeverity, AlertStatus, ClinicSettings
+from alliance.operations import outbox
+from alliance.operations.models import EmailKind, EmailStatus, OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+SWEEP_LOOKBACK = timedelta(hours=24)
+# A digest lists at most this many alerts by line; more are counted.
+DIGEST_LINES = 100
+
+
+def _client_url(code: str) -> str:
+    return settings.SITE_URL + reverse("client_detail", args=[code])
+
+
+def urgent(alerts: Iterable[Alert]) -> int:
+    """Queue the urgent email for each risk alert (once per alert); returns how many are queued."""
+    queued = 0
+    for alert in alerts:
+        episode = alert.episode
+        therapist = episode.therapist
+        code = episode.client.code
+        row = outbox.queue(
+            f"alert-urgent:{alert.pk}",
+            EmailKind.ALERT_URGENT,
+            [therapist.email] if therapist.is_active else [],
+            f"[{settings.ALLIANCE_CLINIC_NAME}] Urgent: a client answered a risk question",
+            "A client on your caseload gave an answer that needs your attention today.\n\n"
+            f"Client: {code}\nOpen Alliance: {_client_url(code)}\n",
+            client_id=episode.client_id,
+            alert_id=alert.pk,
+        )
+        queued += row is not None
+    return queued
+
+
+def _immediate(alert: Alert) -> None:
+    episode = alert.episode
+    code = episode.client.code
+    outbox.queue(
+        f"alert:{alert.pk}",
+        EmailKind.ALERT_IMMEDIATE,
+        [episode.therapist.email],
+        f"[{settings.ALLIANCE_CLINIC_NAME}] New alert for client {code}",
+        f"A new alert was raised for a client on your caseload.\n\nClient: {code}\n"
+        f"Kind: {AlertKind(alert.kind).label} ({AlertSeverity(alert.severity).label.lower()})\n"
+        f"Open Alliance: {_client_url(code)}\n",
+        client_id=episode.client_id,
+        alert_id=alert.pk,
+    )
+
+
+def notify_new_alerts(now: datetime | None = None) -> int:
+    """Queue the urgent and IMMEDIATE emails for open alerts raised recently and not emailed yet;
+    returns how many were queued. Two queries when there is nothing new."""
+    now = now or timezone.now()
+    recent = list(
+        Alert.objects.filter(
+            status=AlertStatus.OPEN,
+            created_at__gte=now - SWEEP_LOOKBACK,
+            episode__therapist__is_active=True,
+        )
+        .select_related("episode__client", "episode__therapist")
+        .only(
+            "kind",
+            "severity",
+            "episode__client_id",
+            "episode__client__code",
+            "episode__therapist__email",
+            "episode__therapist__is_active",
+            "episode__therapist__alert_emails",
+        )
+    )
+    if not recent:
+        return 0
+    wanted: dict[str, Alert] = {}
+    for alert in recent:
+        if alert.kind == AlertKind.RISK:
+            wanted[f"alert-urgent:{alert.pk}"] = alert
+        elif alert.episode.therapist.alert_emails == AlertEmails.IMMEDIATE:
+            wanted[f"alert:{alert.pk}"] = alert
+    done = set(OutboundEmail.objects.filter(key__in=wanted).values_list("key", flat=True))
+    queued = 0
+    for key, alert in wanted.items():
+        if key in done:
+            continue
+        if key.startswith("alert-urgent:"):
+            urgent([alert])
+        else:
+            _immediate(alert)
+        queued += 1
+    return queued
+
+
+def digest_due(now: datetime, digest_hour: int) -> bool:
+    """Today's digest is due from the clinic's digest hour (local time) until midnight."""
+    return timezone.localtime(now).hour >= digest_hour
+
+
+def send_digests(now: datetime | None = None) -> int:
+    """Queue today's digest for each therapist who chose one, once per day; returns how many were
+    queued. A day with nothing new is recorded (a cancelled row, never sent) so it is not tried again
+    and the next digest still starts from the last one."""
+    now = now or timezone.now()
+    clinic_settings = ClinicSettings.load()
+    if not digest_due(now, clinic_settings.alert_digest_hour):
+        return 0
+    today = timezone.localdate(now)
+    readers = list(
+        User.objects.filter(
+            is_active=True,
+            alert_emails=AlertEmails.DIGEST,
+            role__in=(Role.THERAPIST, Role.SUPERVISOR),
+        ).only("pk", "email")
+    )
+    keys = {f"digest:{user.pk}:{today.isoformat()}": user for user in readers}
+    done = set(OutboundEmail.objects.filter(key__in=keys).values_list("key", flat=True))
+    queued = 0
+    for key, user in keys.items():
+        if key in done:
+            continue
+        queued += _digest(user, key, now)
+    return queued
+
+
+def _previous_digest_at(user: User) -> datetime | None:
+    return (
+        OutboundEmail.objects.filter(
+            kind=EmailKind.ALERT_DIGEST, key__startswith=f"digest:{user.pk}:"
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def _digest(user: User, key: str, now: datetime) -> int:
+    since = _previous_digest_at(user) or now - timedelta(days=1)
+    alerts = list(
+        Alert.objects.filter(episode__therapist=user, created_at__gt=since, created_at__lte=now)
+        .exclude(kind=AlertKind.RISK)  # already sent one by one, at once
+        .select_related("episode__client")
+        .only("kind", "severity", "created_at", "episode__client__code")
+        .order_by("episode__client__code", "created_at")
+    )
+    if not alerts:
+        # The day's record, so that the digest is not tried again today; never sent.
+        OutboundEmail.objects.get_or_create(
+            key=key,
+            defaults={
+                "kind": EmailKind.ALERT_DIGEST,
+                "recipients": user.email,
+                "subject": "",
+                "body": "",
+                "status": EmailStatus.CANCELLED,
+                "last_error": "nothing new since the last digest",
+                "created_at": now,
+            },
+        )
+        return 0
+    lines = [
+        f"- {a.episode.client.code}: {AlertKind(a.kind).label} "
+        f"({AlertSeverity(a.severity).label.lower()})"
+        for a in alerts[:DIGEST_LINES]
+    ]
+    if len(alerts) > DIGEST_LINES:
+        lines.append(f"... and {len(alerts) - DIGEST_LINES} more.")
+    body = (
+        f"{len(alerts)} new alert{'s' if len(alerts) != 1 else ''} on your caseload since "
+        f"{timezone.localtime(since):%Y-%m-%d %H:%M}:\n\n"
+        + "\n".join(lines)
+        + f"\n\nOpen Alliance: {settings.SITE_URL}{reverse('caseload')}\n\n"
+        "You chose one email a day for non-urgent alerts; change it under Email in Alliance.\n"
+    )
+    row = outbox.queue(
+        key,
+        EmailKind.ALERT_DIGEST,
+        [user.email],
+        f"[{settings.ALLIANCE_CLINIC_NAME}] Your daily alert digest",
+        body,
+    )
+    return int(row is not None)
