@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "alliance.core.middleware.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "alliance.core.middleware.IdleTimeoutMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -208,10 +209,12 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("ALLIANCE_PROXY_COUNT", "0")) or None
 
-# Idle timeout: the session cookie's age is renewed on every request, so it expires after this many
+# Idle timeout: the session is renewed by activity (at most once a minute), so it expires after this many
 # minutes without activity. Clinical screens left open on a shared computer should not stay signed in.
 SESSION_COOKIE_AGE = int(os.environ.get("ALLIANCE_IDLE_MINUTES", "30")) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Renewed at most once a minute by alliance.core.middleware.IdleTimeoutMiddleware, not by a write on
+# every request (SESSION_SAVE_EVERY_REQUEST).
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- HTTP security ---------------------------------------------------------------------------------

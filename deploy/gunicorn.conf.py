@@ -10,6 +10,9 @@ wsgi_app = "alliance.wsgi:application"
 # Loopback only: the TLS proxy (deploy/Caddyfile or deploy/nginx.conf) is the way in.
 bind = os.environ.get("ALLIANCE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# As `alliance serve`: threads overlap one request's database wait with another's work.
+worker_class = "gthread"
+threads = int(os.environ.get("ALLIANCE_THREADS", "4"))
 # Trust X-Forwarded-* only from the proxy on this machine (with ALLIANCE_BEHIND_PROXY=1, Django
 # reads X-Forwarded-Proto to know the request came over HTTPS).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

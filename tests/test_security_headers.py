@@ -194,3 +194,26 @@ def test_the_session_ends_after_the_idle_time_and_activity_keeps_it(clinic: Clin
         gone = http.get(client_page)
         assert gone.status_code == 302
         assert gone["Location"].startswith(reverse("account_login"))
+
+
+def test_activity_renews_the_session_at_most_once_a_minute(clinic: Clinic) -> None:
+    """Renewing is a write; a page a second must not write the session row a second."""
+    from django.contrib.sessions.models import Session
+
+    client_page = reverse("client_detail", args=[clinic.client.code])
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        http = HttpClient()
+        http.force_login(clinic.owner)
+        http.get(client_page)
+        key = http.cookies["sessionid"].value
+        renewed = Session.objects.get(session_key=key).expire_date
+        clock.shift(timedelta(seconds=30))
+        http.get(client_page)
+        assert Session.objects.get(session_key=key).expire_date == renewed
+        clock.shift(timedelta(seconds=31))
+        http.get(client_page)
+        assert Session.objects.get(session_key=key).expire_date > renewed
+    # An anonymous visitor is not given a session by it.
+    anonymous = HttpClient()
+    anonymous.get(reverse("account_login"))
+    assert "sessionid" not in anonymous.cookies

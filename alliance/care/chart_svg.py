@@ -19,6 +19,7 @@ import hashlib
 import io
 import logging
 import re
+import threading
 from collections.abc import Callable, Hashable
 
 import matplotlib
@@ -96,6 +97,9 @@ def to_svg(figure: Figure, *, label: str, css_class: str = "chart") -> SafeStrin
     return mark_safe(_ROOT.sub(root, body, count=1).strip())  # noqa: S308 - escaped above
 
 
+_DRAWING = threading.Lock()
+
+
 def cached(key: Hashable, draw: Callable[[], SafeString]) -> SafeString:
     """`draw()` once per `key` (which must include everything the chart shows), kept in the "charts"
     cache (settings.CACHES), which every worker process of the server shares."""
@@ -104,7 +108,10 @@ def cached(key: Hashable, draw: Callable[[], SafeString]) -> SafeString:
     found = store.get(digest)
     if isinstance(found, str):
         return mark_safe(found)  # noqa: S308 - stored from to_svg's escaped output below
-    svg = draw()
+    # matplotlib does not promise thread safety, and the server runs threads (gunicorn gthread): one
+    # drawing at a time per process. Drawing is CPU-bound, so threads would not have overlapped anyway.
+    with _DRAWING:
+        svg = draw()
     try:
         store.set(digest, str(svg))
     except OSError:

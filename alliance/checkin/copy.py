@@ -33,6 +33,8 @@ COPY: Final[dict[str, dict[str, str]]] = {
         "error_required": "Please choose an answer.",
         "error_range": "Please choose one of the options shown.",
         "error_saving": "We couldn't save your answers just now. They are still here: please press the button again in a moment.",
+        # A goal whose words could not be read just now (a database error): named by its number.
+        "goal_unread": "goal {number}",
         "error_session": "Your page had been open for a while, so we need you to press the button once more. Your answers are still here.",
         "thanks_heading": "Thank you",
         "thanks_text": "Your answers are saved. You can close this page.",
@@ -96,6 +98,7 @@ COPY: Final[dict[str, dict[str, str]]] = {
         "error_required": "Elija una respuesta, por favor.",
         "error_range": "Elija una de las opciones que aparecen.",
         "error_saving": "No hemos podido guardar sus respuestas en este momento. Siguen aquí: vuelva a pulsar el botón dentro de un momento.",
+        "goal_unread": "objetivo {number}",
         "error_session": "La página llevaba un rato abierta, así que necesitamos que pulse el botón otra vez. Sus respuestas siguen aquí.",
         "thanks_heading": "Gracias",
         "thanks_text": "Sus respuestas se han guardado. Ya puede cerrar esta página.",

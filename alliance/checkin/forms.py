@@ -128,6 +128,12 @@ class InstrumentForm:
         return not self.errors
 
     @property
+    def flags_risk(self) -> bool:
+        """Whether the answers read by is_valid (valid or not as a whole) include a risk answer, such
+        as PHQ-9 item 9 above 0: the page then shows crisis help whatever else went wrong."""
+        return bool(self.answers) and bool(self.instrument.score(self.answers).risk_flags)
+
+    @property
     def errors(self) -> list[ItemField]:
         return [f for f in self.fields if f.error]
 

@@ -1,7 +1,8 @@
 """The client's check-in pages. No account: the link's token is the only credential.
 
-Promises kept here (issue #4): every answer survives a validation error, a database error or an expired
-CSRF token (the form is re-shown with what was posted); a double submit stores one response; a form
+Promises kept here (issue #4): every answer survives a validation error, a database error at any
+statement of the submission (alliance.checkin.resilience) or an expired CSRF token (the form is re-shown
+with what was posted); a double submit stores one response; a form
 begun before the link expired is accepted for a short while after; nothing about the client appears in a
 URL or page title; a risk answer shows crisis resources at once and raises an urgent alert.
 """
@@ -28,9 +29,9 @@ from alliance.care.alert_sync import raise_risk_alerts
 from alliance.care.models import ClinicSettings, Goal, Respondent, ResponseSource
 from alliance.care.responses import record_response
 from alliance.care.tasks import schedule_recompute
-from alliance.checkin import flow
+from alliance.checkin import flow, resilience
 from alliance.checkin.concern_form import ConcernForm
-from alliance.checkin.copy import LANGUAGE_NAMES, LANGUAGES, copy_for
+from alliance.checkin.copy import DEFAULT_CRISIS_RESOURCES, LANGUAGE_NAMES, LANGUAGES, copy_for
 from alliance.checkin.forms import InstrumentForm
 from alliance.checkin.links import LinkProblem, resolve
 from alliance.checkin.models import CheckinLink, Concern
@@ -168,8 +169,11 @@ def _titled(steps: list[flow.Step], lang: str) -> list[tuple[flow.Step, str]]:
 
 
 def _crisis_text(lang: str) -> str:
-    # The same text the therapist prints with the client's safety plan.
-    return safety_plan.clinic_crisis_text(lang)
+    # The same text the therapist prints with the client's safety plan; the built-in resources (call
+    # your local emergency number ...) when the clinic's cannot be read, so crisis help is never lost.
+    return resilience.readable(
+        lambda: safety_plan.clinic_crisis_text(lang), DEFAULT_CRISIS_RESOURCES[lang]
+    )
 
 
 @never_cache
@@ -221,13 +225,54 @@ def _render_form(
         "validation_note": (
             form.instrument.validation_note.get(lang) if form.instrument.validation_note else ""
         ),
-        "crisis_text": _crisis_text(lang),
+        # A risk answer shows crisis help at once, also on a form shown again (a missing answer, a
+        # database error): the client may never press the button again.
+        "crisis_text": _crisis_text(lang) if form.flags_risk else "",
     }
     return _page(request, "checkin/form.html", lang, context, status=status)
 
 
+def _answers_kept(request: HttpRequest) -> HttpResponse | None:
+    """The form shown again from what was posted after a database error (alliance.checkin.resilience),
+    built without the database: the instrument from the URL, the language from the form's own field
+    (or the cookie), the answers from the POST. The link's lookup may be the statement that failed, so
+    nothing here depends on it; the goals (GBO item wording) and the clinic's crisis text are read if
+    the database answers and have defaults if not."""
+    match = request.resolver_match
+    if match is None or match.url_name != "checkin_answer":
+        return None
+    token, instrument_id = str(match.kwargs["token"]), str(match.kwargs["instrument_id"])
+    try:
+        instrument = get_instrument(instrument_id)
+    except UnknownInstrument:
+        return None  # no form to show the answers in: the generic error page
+    lang = _language(request, None)
+    copy = copy_for(lang)
+    goals: dict[str, str] = {}
+    if any(item.context_keys for item in instrument.items):
+        # Goals are the client's words: shown only through a valid link, as on the form itself.
+        goals = resilience.readable(lambda: _goals_through(token, request), {})
+        if not goals:
+            # Each goal the client answered for keeps its place, named by its number.
+            goals = {
+                key: copy["goal_unread"].format(number=key.removeprefix("goal"))
+                for item in instrument.items
+                if f"q_{item.link_id}" in request.POST
+                for key in item.context_keys
+            }
+    form = InstrumentForm(instrument, lang, copy, request.POST, goals)
+    form.is_valid()  # reads the answers (for the risk check); what is missing is shown as usual
+    return _render_form(request, token, lang, form, problem="error_saving", status=503)
+
+
+def _goals_through(token: str, request: HttpRequest) -> dict[str, str]:
+    resolved = resolve(token, started_at=_started_at(request))
+    return _goal_context(resolved.link) if resolved.link and resolved.problem is None else {}
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
+@resilience.keeps_answers(_answers_kept)
 def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse:
     started_at = _started_at(request) if request.method == "POST" else None
     opened = _open(request, token, started_at=started_at)
@@ -274,19 +319,16 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
     if not form.is_valid():
         return _render_form(request, token, lang, form, status=400)
     appointment = link.appointment
-    try:
-        recorded = record_response(
-            episode=appointment.episode,
-            appointment=appointment,
-            instrument_id=instrument.id,
-            answers=form.answers,
-            respondent=Respondent.CLIENT,
-            source=ResponseSource.CHECKIN,
-        )
-    except DatabaseError:
-        # The client keeps their answers on screen; nothing was half-saved (record_response is atomic).
-        logger.exception("Could not store a check-in response")
-        return _render_form(request, token, lang, form, problem="error_saving", status=503)
+    # A database error here or anywhere above re-shows the answers (resilience.keeps_answers); nothing
+    # is half-saved (record_response is atomic) and sending again stores once.
+    recorded = record_response(
+        episode=appointment.episode,
+        appointment=appointment,
+        instrument_id=instrument.id,
+        answers=form.answers,
+        respondent=Respondent.CLIENT,
+        source=ResponseSource.CHECKIN,
+    )
     if recorded.response.risk:
         # Also on a retried submission: if an earlier attempt stored the answer but failed before the
         # alert, this is where the alert is raised (raising is idempotent, one alert per response).
@@ -414,6 +456,7 @@ def _concern_page(
     return _page(request, "checkin/concern.html", lang, context, status=status)
 
 
+@resilience.keeps_answers(_answers_kept)
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A client whose CSRF cookie expired (a form left open overnight) must not lose their answers:
     re-show the form with what they posted and a fresh token. Staff pages get Django's usual 403."""

@@ -86,3 +86,39 @@ class NoStoreMiddleware:
         if not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store, private"
         return response
+
+
+class IdleTimeoutMiddleware:
+    """Renew a signed-in session's idle timeout at most once a minute, instead of on every request.
+
+    The idle timeout is SESSION_COOKIE_AGE after the last renewal (the session row's expiry date).
+    Django's SESSION_SAVE_EVERY_REQUEST would renew it by writing the session row on every request —
+    on SQLite one more write waiting for the single writer behind every page a therapist opens. Writing
+    only when the last renewal is a minute old keeps the timeout within a minute of exact (a session
+    ends between ALLIANCE_IDLE_MINUTES - 1 and ALLIANCE_IDLE_MINUTES after the last request) and
+    removes almost all of those writes. Listed after SessionMiddleware, so that the session it marks
+    as modified is saved on the way out.
+    """
+
+    RENEW_AFTER_SECONDS = 60
+    KEY = "_renewed_at"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        # Only sessions that already exist: an anonymous visitor must not get one from this.
+        if session is None or session.session_key is None or session.is_empty():
+            return response
+        now = int(time.time())
+        if now - int(session.get(self.KEY, 0)) >= self.RENEW_AFTER_SECONDS:
+            session[self.KEY] = now
+        return response
+
+
+def stamp_renewal_at_login(request: HttpRequest | None, **_kwargs: object) -> None:
+    """Signing in saves the session anyway: stamp it then, so the first page after needs no write."""
+    if request is not None and hasattr(request, "session"):
+        request.session[IdleTimeoutMiddleware.KEY] = int(time.time())

@@ -11,7 +11,7 @@ from alliance.accounts.forms import ClinicSettingsForm
 from alliance.care.models import ClinicSettings
 
 
-def _data(**changes: Any) -> dict[str, Any]:
+def settings_form_data(**changes: Any) -> dict[str, Any]:
     return {
         "submission_id": str(uuid.uuid4()),
         "checkin_link_hours": 72,
@@ -27,7 +27,7 @@ def _data(**changes: Any) -> dict[str, Any]:
 @pytest.mark.django_db
 def test_the_rule_is_saved() -> None:
     form = ClinicSettingsForm(
-        _data(supervision_prompt_intensity=2, supervision_prompt_window=6),
+        settings_form_data(supervision_prompt_intensity=2, supervision_prompt_window=6),
         instance=ClinicSettings.load(),
     )
     assert form.is_valid(), form.errors
@@ -49,6 +49,6 @@ def test_the_rule_is_saved() -> None:
     ],
 )
 def test_an_impossible_rule_is_refused_with_a_reason(changes: dict[str, int], field: str) -> None:
-    form = ClinicSettingsForm(_data(**changes), instance=ClinicSettings.load())
+    form = ClinicSettingsForm(settings_form_data(**changes), instance=ClinicSettings.load())
     assert not form.is_valid()
     assert form.errors[field]

@@ -89,7 +89,9 @@ def test_production_settings_are_secure_by_default(
     assert production.SESSION_COOKIE_SECURE and production.CSRF_COOKIE_SECURE
     assert production.SECURE_SSL_REDIRECT and production.SECURE_HSTS_SECONDS > 0
     assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
-    assert production.SESSION_SAVE_EVERY_REQUEST and production.SESSION_COOKIE_AGE == 30 * 60
+    assert production.SESSION_COOKIE_AGE == 30 * 60
+    # The idle timeout is renewed by activity (at most once a minute) by this middleware.
+    assert "alliance.core.middleware.IdleTimeoutMiddleware" in production.MIDDLEWARE
     secret = tmp_path / "secret_key"
     keys = tmp_path / "field_encryption_keys"
     assert secret.stat().st_mode & 0o777 == 0o600

@@ -27,6 +27,7 @@ from alliance.checkin.links import resolve
 from alliance.checkin.models import CheckinLink
 from alliance.core.mail import OutboxBackend
 from alliance.demo.management.commands.demo import browsable_url
+from tests.accounts.test_clinic_settings_form import settings_form_data
 from tests.conftest import Clinic
 
 
@@ -178,17 +179,7 @@ def test_settings_form_refuses_wording_without_the_link(field: str, value: str, 
 @pytest.mark.django_db
 def test_settings_page_saves_the_wording() -> None:
     form = ClinicSettingsForm(
-        {
-            "checkin_link_hours": 72,
-            "checkin_email_body_en": "Your link: {link}",
-            "supervision_prompt_intensity": 3,
-            "supervision_prompt_count": 2,
-            "supervision_prompt_window": 4,
-            "reminder_hours_before": 24,
-            "measure_nudge_hours_before": 3,
-            "alert_digest_hour": 7,
-            "submission_id": str(uuid.uuid4()),
-        },
+        settings_form_data(checkin_email_body_en="Your link: {link}"),
         instance=ClinicSettings.load(),
     )
     assert form.is_valid(), form.errors

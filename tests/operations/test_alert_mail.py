@@ -22,6 +22,7 @@ from alliance.care.models import Alert, AlertKind, AlertSeverity, ClinicSettings
 from alliance.operations.clock import tick
 from alliance.operations.models import EmailKind, OutboundEmail
 from tests import factories
+from tests.accounts.test_clinic_settings_form import settings_form_data
 from tests.conftest import Clinic
 
 # 09:00 UTC: after the default digest hour (07:00, clinic time = UTC in tests).
@@ -146,19 +147,6 @@ def test_a_therapist_chooses_on_their_own_page(clinic: Clinic) -> None:
     assert bad.status_code == 400
 
 
-def _settings_data(**changes: Any) -> dict[str, Any]:
-    return {
-        "submission_id": str(uuid.uuid4()),
-        "checkin_link_hours": 72,
-        "supervision_prompt_intensity": 3,
-        "supervision_prompt_count": 2,
-        "supervision_prompt_window": 4,
-        "reminder_hours_before": 24,
-        "measure_nudge_hours_before": 3,
-        "alert_digest_hour": 7,
-    } | changes
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("changes", "field"),
@@ -174,14 +162,14 @@ def _settings_data(**changes: Any) -> dict[str, Any]:
 def test_impossible_reminder_or_digest_timing_is_refused(
     changes: dict[str, int], field: str
 ) -> None:
-    form = ClinicSettingsForm(_settings_data(**changes), instance=ClinicSettings.load())
+    form = ClinicSettingsForm(settings_form_data(**changes), instance=ClinicSettings.load())
     assert not form.is_valid() and form.errors[field]
 
 
 @pytest.mark.django_db
 def test_reminder_and_digest_timing_is_saved() -> None:
     form = ClinicSettingsForm(
-        _settings_data(
+        settings_form_data(
             reminder_hours_before=48, measure_nudge_hours_before=0, alert_digest_hour=18
         ),
         instance=ClinicSettings.load(),

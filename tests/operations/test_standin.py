@@ -9,20 +9,10 @@ import time_machine
 from django.core import mail
 from django.core.cache import cache
 
-from alliance.care.models import Alert, AlertKind, AlertSeverity
 from alliance.operations import standin
 from alliance.operations.heartbeat import Heart, status
-from tests import factories
 from tests.conftest import Clinic
-
-
-def _risk(clinic: Clinic) -> Alert:
-    return factories.AlertFactory.create(
-        episode=clinic.episode,
-        key="risk:standin",
-        kind=AlertKind.RISK,
-        severity=AlertSeverity.URGENT,
-    )
+from tests.operations.test_escalation import _risk
 
 
 def test_no_scheduler_a_web_process_escalates_once_per_interval(clinic: Clinic) -> None:
