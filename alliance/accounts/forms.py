@@ -107,6 +107,13 @@ class ClinicSettingsForm(OnceFormMixin, forms.ModelForm[ClinicSettings]):
             "alert_digest_hour": "Send the daily alert digest at this hour (0-23, clinic time)",
         }
         help_texts = {
+            "crisis_resources_en": (
+                "Shown at once to a client who answers a risk question, and on their safety plan. "
+                "Write the clinic's own number and hours and your local crisis lines; phone numbers "
+                "become tap-to-call links. Left blank, clients see Alliance's general text "
+                "(emergency numbers and national crisis lines only)."
+            ),
+            "crisis_resources_es": "As above, for clients who prefer Spanish.",
             "supervision_prompt_window": (
                 "Defaults 3, 2 and 4: a strong reaction in 2 of the last 4 reflections on one client. "
                 "A starting point, not a validated threshold (docs/clinical.md#therapist-reactions-countertransference)."

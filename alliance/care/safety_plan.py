@@ -139,11 +139,13 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "title": "My safety plan",
         "updated": "Last updated",
         "crisis": "If you are in danger now",
+        "date_format": "j F Y",
     },
     "es": {
         "title": "Mi plan de seguridad",
         "updated": "Última actualización",
         "crisis": "Si está en peligro ahora",
+        "date_format": r"j \d\e F \d\e Y",
     },
 }
 # The sections whose phone numbers become tap-to-call links: the people and the professionals to call.

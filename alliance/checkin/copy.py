@@ -20,7 +20,7 @@ COPY: Final[dict[str, dict[str, str]]] = {
         "before_heading": "Before your session",
         "before_text": "A few questions about the last two weeks.",
         "after_heading": "After your session",
-        "after_text": "How was today's session for you? Your therapist wants to know what didn't work, not only what did.",
+        "after_text": "How was the session for you? Your therapist wants to know what didn't work, not only what did.",
         "start": "Start",
         "done": "Done, thank you",
         "not_yet": "Not done yet",
@@ -47,10 +47,13 @@ COPY: Final[dict[str, dict[str, str]]] = {
         "not_found_text": "Please check that you copied the whole link, or ask your therapist for a new one.",
         "rate_limited_heading": "Please wait a little",
         "rate_limited_text": "There were too many attempts from this connection. Please try again later.",
-        "after_opens": "These questions are about today's session, so they open as it ends: from {when}.",
+        "after_opens": "These questions are about your session, so they open as it ends: from {when}.",
         "after_not_open": "These questions open as your session ends, so we couldn't take your answers yet. They are still here: please send them after your session.",
-        # Django date format (https://docs.djangoproject.com/en/5.2/ref/templates/builtins/#date).
-        "when_format": "j F, H:i",
+        # Django date formats (https://docs.djangoproject.com/en/5.2/ref/templates/builtins/#date). The
+        # weekday is there because a link is often opened the day before: "from 2 December" alone
+        # leaves the client counting.
+        "when_format": "l j F \\a\\t H:i",
+        "date_format": "j F Y",
         "language": "Language",
         "support_heading": "You don't have to face this alone",
         "support_text": "Thank you for telling us. Your therapist will see your answer and will contact you. If you are in danger now, or might act on these thoughts, please get help straight away:",
@@ -85,7 +88,7 @@ COPY: Final[dict[str, dict[str, str]]] = {
         "before_heading": "Antes de la sesión",
         "before_text": "Unas preguntas sobre las últimas dos semanas.",
         "after_heading": "Después de la sesión",
-        "after_text": "¿Cómo fue la sesión de hoy para usted? Su terapeuta quiere saber qué no funcionó, no solo lo que sí.",
+        "after_text": "¿Cómo fue la sesión para usted? Su terapeuta quiere saber qué no funcionó, no solo lo que sí.",
         "start": "Empezar",
         "done": "Hecho, gracias",
         "not_yet": "Pendiente",
@@ -111,9 +114,10 @@ COPY: Final[dict[str, dict[str, str]]] = {
         "not_found_text": "Compruebe que ha copiado el enlace completo o pida uno nuevo a su terapeuta.",
         "rate_limited_heading": "Espere un poco, por favor",
         "rate_limited_text": "Ha habido demasiados intentos desde esta conexión. Vuelva a intentarlo más tarde.",
-        "after_opens": "Estas preguntas son sobre la sesión de hoy, así que se abren cuando termina: a partir del {when}.",
+        "after_opens": "Estas preguntas son sobre su sesión, así que se abren cuando termina: a partir del {when}.",
         "after_not_open": "Estas preguntas se abren cuando termina la sesión, así que todavía no hemos podido recoger sus respuestas. Siguen aquí: envíelas después de la sesión.",
-        "when_format": "j \\d\\e F, H:i",
+        "when_format": "l j \\d\\e F \\a \\l\\a\\s H:i",
+        "date_format": "j \\d\\e F \\d\\e Y",
         "language": "Idioma",
         "support_heading": "No tiene que pasar por esto a solas",
         "support_text": "Gracias por decírnoslo. Su terapeuta verá su respuesta y se pondrá en contacto con usted. Si está en peligro ahora o cree que podría actuar según esos pensamientos, busque ayuda de inmediato:",
@@ -147,16 +151,16 @@ COPY: Final[dict[str, dict[str, str]]] = {
 DEFAULT_CRISIS_RESOURCES: Final = {
     "en": (
         "If you are in immediate danger, call your local emergency number now (112 in the EU, 999 in the "
-        "UK, 911 in the US and Canada) or go to the nearest emergency department.\n"
+        "UK, 911 in the US and Canada) or go to the nearest emergency department.\n\n"
         "You can also call or text a crisis line, day or night: 988 in the US, Samaritans on 116 123 in the "
-        "UK and Ireland, or your country's crisis line.\n"
+        "UK and Ireland, or your country's crisis line.\n\n"
         "You can also call the clinic during opening hours."
     ),
     "es": (
         "Si está en peligro inmediato, llame ahora al número de emergencias (112 en la UE y España, 911 en "
-        "EE. UU. y gran parte de Latinoamérica) o acuda a urgencias.\n"
+        "EE. UU. y gran parte de Latinoamérica) o acuda a urgencias.\n\n"
         "También puede llamar a una línea de crisis a cualquier hora: 024 en España, 988 (en español) en "
-        "EE. UU., o la línea de crisis de su país.\n"
+        "EE. UU., o la línea de crisis de su país.\n\n"
         "También puede llamar al centro en su horario de atención."
     ),
 }

@@ -62,6 +62,18 @@ def _right_ok(text: str, end: int) -> bool:
     return False
 
 
+# A short number must stand alone: "910 000" inside "910 000 000" (a full number libphonenumber does
+# not accept) or "116 123" inside "116 123 456" would dial a different line than the one written.
+# A following group of one or two digits is allowed, as in "116 123 24 hours".
+_DIGIT_GROUP_BEFORE = re.compile(r"\d[ \u00a0]")
+_DIGIT_GROUP_AFTER = re.compile(r"[ \u00a0]\d{3}")
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    before = start >= 2 and _DIGIT_GROUP_BEFORE.fullmatch(text, start - 2, start) is not None
+    return not before and not _DIGIT_GROUP_AFTER.match(text, end)
+
+
 def _is_short_number(digits: str, regions: Sequence[str]) -> bool:
     if len(digits) == 4 and _YEAR.fullmatch(digits):
         return False
@@ -92,7 +104,7 @@ def find_numbers(text: str, regions: Sequence[str]) -> list[Found]:
         start, end = candidate.span()
         if any(f.start < end and start < f.end for f in found):
             continue
-        if not (_left_ok(text, start) and _right_ok(text, end)):
+        if not (_left_ok(text, start) and _right_ok(text, end) and _stands_alone(text, start, end)):
             continue
         digits = candidate.group().replace(" ", "")
         if _is_short_number(digits, regions):

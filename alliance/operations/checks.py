@@ -268,10 +268,15 @@ def operational_findings(now: datetime | None = None) -> list[Finding]:
             Finding(
                 "alliance.W013",
                 _(
-                    "No crisis resources are set for clients (%(languages)s): a client who reports risk is shown none."
+                    "The clinic's own crisis resources are not set (%(languages)s): a client who "
+                    "reports risk sees only Alliance's general text (emergency numbers and national "
+                    "crisis lines), without the clinic's number or local services."
                 )
                 % {"languages": ", ".join(missing)},
-                _("An administrator sets them under Clinic → Settings, in every language."),
+                _(
+                    'An administrator writes them under Settings → "Crisis resources shown to '
+                    'clients", in every language.'
+                ),
             )
         )
     if not email_configured(Installation.current()):

@@ -79,13 +79,17 @@ def test_hours_before_the_session_the_landing_offers_the_before_part_and_says_wh
     assert visit.url("answer", "checkin") not in body
     after = body[body.index('id="after-heading"') :]
     # 15:00 + 50 minutes - 10 minutes, in the clinic's time zone (UTC in the tests).
-    assert "they open as it ends: from" in after and "15:40" in after
+    # With the weekday: a link opened the day before should not leave the client counting days.
+    weekday = visit.appointment.scheduled_at.strftime("%A")
+    assert f"they open as it ends: from {weekday} " in after and " at 15:40" in after
 
 
 def test_the_spanish_landing_says_when_in_spanish(visit: Visit) -> None:
     with time_machine.travel(visit.appointment.scheduled_at - timedelta(hours=3), tick=False):
         body = HttpClient().get(visit.url() + "?lang=es").content.decode()
-    assert re.search(r"se abren cuando termina: a partir del \d{1,2} de [a-z]+, \d\d:\d\d", body)
+    assert re.search(
+        r"se abren cuando termina: a partir del [a-záéíóú]+ \d{1,2} de [a-z]+ a las \d\d:\d\d", body
+    )
 
 
 def test_an_early_post_is_refused_with_the_answers_kept(visit: Visit) -> None:

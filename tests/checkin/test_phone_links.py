@@ -142,3 +142,12 @@ def test_a_number_inside_a_web_address_stays_part_of_the_address() -> None:
 
 def test_without_regions_nothing_is_linked() -> None:
     assert "tel:" not in link_contacts("Call 999 or +44 20 7946 0958", ())
+
+
+def test_a_short_number_inside_a_longer_one_is_never_linked_on_its_own() -> None:
+    # "910 000" is a valid short number somewhere, but here it is the start of a (fictional) landline:
+    # a tap would dial another line than the one written. The written number stays plain text.
+    for text in ("El centro: 910 000 000", "Call 116 123 456", "91 000 00 00"):
+        assert find_numbers(text, REGIONS) == [], text
+    # A crisis line followed by a short group of digits that is not part of it still links.
+    assert [f.href for f in find_numbers("Samaritans 116 123 24 hours", REGIONS)] == ["116123"]

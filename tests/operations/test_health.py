@@ -104,7 +104,7 @@ def test_clinic_page_says_loudly_what_stops_risk_reaching_a_human(clinic: Clinic
     assert 'role="alert"' in page
     assert "No job worker has run." in page
     assert "No scheduler has run." in page
-    assert "No crisis resources are set" in page
+    assert "own crisis resources are not set" in page
     assert "Email is not configured" in page
 
 
