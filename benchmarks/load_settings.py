@@ -5,3 +5,7 @@ never ships a benchmark endpoint."""
 from alliance.settings import *  # noqa: F403
 
 ROOT_URLCONF = "load_urls"
+
+# No scheduler runs beside the benchmark's gunicorn; without this, a web process would stand in for it
+# (alliance.operations.standin) and queue the built clinic's alert emails in the middle of a run.
+ALLIANCE_SCHEDULER_STANDIN = False

@@ -402,8 +402,22 @@ def support(request: HttpRequest, token: str) -> HttpResponse:
     return _page(request, "checkin/support.html", lang, context)
 
 
+def _concern_kept(request: HttpRequest) -> HttpResponse | None:
+    """The concern form shown again from what was posted after a database error at any statement
+    (the link lookup included), built without the database, like `_answers_kept`."""
+    match = request.resolver_match
+    if match is None or match.url_name != "checkin_concern":
+        return None
+    lang = _language(request, None)
+    form = ConcernForm(request.POST, required_message=copy_for(lang)["concern_required"])
+    form.is_valid()
+    token = str(match.kwargs["token"])
+    return _concern_page(request, token, lang, form, problem="error_saving", status=503)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
+@resilience.keeps_answers(_concern_kept)
 def concern(request: HttpRequest, token: str) -> HttpResponse:
     opened = _open(
         request, token, started_at=_started_at(request) if request.method == "POST" else None
@@ -419,25 +433,22 @@ def concern(request: HttpRequest, token: str) -> HttpResponse:
     if not form.is_valid():
         return _concern_page(request, token, lang, form, status=400)
     data = form.cleaned_data
-    try:
-        with transaction.atomic():
-            # A repeat (double tap, resent request) of a stored concern stores and emails nothing.
-            repeat = data["submission_id"] is not None and (
-                once.claim(form, None, "checkin.concern") is not None
-            )
-            if repeat:
-                return _page(request, "checkin/concern_thanks.html", lang, {"token": token})
-            raised = Concern.objects.create(
-                episode=link.appointment.episode,
-                link=link,
-                text=data["text"],
-                feels_unsafe=data["feels_unsafe"],
-                wants_contact=data["wants_contact"],
-                contact=data["contact"],
-            )
-    except DatabaseError:
-        logger.exception("Could not store a concern")
-        return _concern_page(request, token, lang, form, problem="error_saving", status=503)
+    # A database error here or above re-shows what the client wrote (resilience.keeps_answers).
+    with transaction.atomic():
+        # A repeat (double tap, resent request) of a stored concern stores and emails nothing.
+        repeat = data["submission_id"] is not None and (
+            once.claim(form, None, "checkin.concern") is not None
+        )
+        if repeat:
+            return _page(request, "checkin/concern_thanks.html", lang, {"token": token})
+        raised = Concern.objects.create(
+            episode=link.appointment.episode,
+            link=link,
+            text=data["text"],
+            feels_unsafe=data["feels_unsafe"],
+            wants_contact=data["wants_contact"],
+            contact=data["contact"],
+        )
     notify.concern_raised(raised)
     return _page(request, "checkin/concern_thanks.html", lang, {"token": token})
 

@@ -9,6 +9,7 @@ again stores exactly once. A client's answers are back on screen whichever state
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -331,3 +332,40 @@ def test_postgresql_connection_terminated_between_requests_recovers(visit: Visit
         assert Response.objects.filter(instrument="gad7").count() == 1
     finally:
         connection.close()  # whatever state it is in, the teardown's flush gets a fresh one
+
+
+# The concern form: what the client wrote about their therapist is kept whichever statement fails.
+CONCERN_STATEMENTS = {
+    "link lookup": _on("checkin_checkinlink"),
+    "duplicate check": _on("accounts_formsubmission", "INSERT"),
+    "concern": _on("checkin_concern", "INSERT"),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("statement", CONCERN_STATEMENTS)
+def test_a_concern_is_kept_whichever_statement_fails(visit: Visit, statement: str) -> None:
+    from alliance.checkin.models import Concern
+
+    page = HttpClient().get(visit.url("concern")).content.decode()
+    submission = re.search(r'name="submission_id" value="([^"]+)"', page)
+    data = {
+        "text": "He makes comments about my weight.",
+        "feels_unsafe": "on",
+        "started": _started(),
+    } | ({"submission_id": submission.group(1)} if submission else {})
+    http = HttpClient(raise_request_exception=False)
+    fault = FailOnQuery(1, matches=CONCERN_STATEMENTS[statement])
+    with connection.execute_wrapper(fault):
+        failed = http.post(visit.url("concern"), data)
+    body = failed.content.decode()
+    if not fault.fired:
+        pytest.skip(f"the concern form runs no {statement} statement")
+    assert failed.status_code == 503
+    assert "He makes comments about my weight." in body
+    assert_nothing_leaked(body)
+    assert Concern.objects.count() == 0
+    # Sent again: stored once, however often.
+    assert http.post(visit.url("concern"), data).status_code == 200
+    assert http.post(visit.url("concern"), data).status_code == 200
+    assert Concern.objects.count() == 1
