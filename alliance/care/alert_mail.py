@@ -168,6 +168,8 @@ def _digest(user: User, key: str, now: datetime) -> int:
     alerts = list(
         Alert.objects.filter(episode__therapist=user, created_at__gt=since, created_at__lte=now)
         .exclude(kind=AlertKind.RISK)  # already sent one by one, at once
+        # Already repaired or closed in the app: nothing left to tell the therapist about.
+        .exclude(status__in=(AlertStatus.REPAIRED, AlertStatus.CLOSED))
         .select_related("episode__client")
         .only("kind", "severity", "created_at", "episode__client__code")
         .order_by("episode__client__code", "created_at")

@@ -369,8 +369,12 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
-        # Covers the caseload's open and high-severity counts per episode.
-        indexes: ClassVar = [models.Index(fields=("episode", "status", "severity"))]
+        indexes: ClassVar = [
+            # Covers the caseload's open and high-severity counts per episode.
+            models.Index(fields=("episode", "status", "severity")),
+            # The scheduler's every-minute sweep for new open alerts to email (care.alert_mail).
+            models.Index(fields=("status", "created_at")),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -3,8 +3,8 @@
 Why not Django's console backend: it prints every message, To: header included, into the log, and
 Alliance emails go to clients (check-in links) — a client's address must never reach a log file, which
 is kept longer and read by more people than the clinical record. This backend logs one line per message,
-"email sent: subject=…, recipients=N" (subjects never carry a name or clinical content by design), and
-writes the full message, for whoever runs the demo or develops, to `DATA_DIR/outbox/` as an .eml file
+"email kept in the outbox directory …: subject=…, recipients=N" (subjects never carry a name or
+clinical content by design), and writes the full message, for whoever runs the demo or develops, to `DATA_DIR/outbox/` as an .eml file
 readable only by the server's user (mode 0600, the directory 0700): the same place as the database,
 with the same protection.
 
@@ -52,6 +52,10 @@ class OutboxBackend(BaseEmailBackend):
                 # the outbox's retry writes one whole message instead of a fragment and a message.
                 path.unlink(missing_ok=True)
                 raise
-            logger.info("email sent: subject=%s, recipients=%d", message.subject, len(recipients))
+            logger.info(
+                "email kept in the outbox directory (no mail server is set): subject=%s, recipients=%d",
+                message.subject,
+                len(recipients),
+            )
             sent += 1
         return sent

@@ -199,7 +199,10 @@ def test_outbox_backend_writes_0600_and_logs_no_address(
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
     assert "someone@example.org" in written.read_text()
     assert "someone@example.org" not in caplog.text
-    assert "email sent: subject=Your session check-in, recipients=1" in caplog.text
+    assert (
+        "outbox directory (no mail server is set): subject=Your session check-in, recipients=1"
+        in caplog.text
+    )
 
 
 def test_settings_never_use_the_console_backend_without_smtp() -> None:

@@ -158,3 +158,15 @@ def test_page_links_to_the_brief(clinic: Clinic) -> None:
     assert reverse("appointment_brief", args=[past.pk]) in page
     assert reverse("appointment_brief", args=[clinic.appointment.pk]) in page
     assert reverse("appointment_brief", args=[later.pk]) not in page
+
+
+def test_the_client_page_names_the_measure_plan_not_its_ids(clinic: Clinic) -> None:
+    from alliance.care.templatetags.care_tables import instrument_titles
+
+    clinic.episode.outcome_instruments = ["phq9", "gad7"]
+    clinic.episode.save()
+    http = HttpClient()
+    http.force_login(clinic.owner)
+    body = http.get(reverse("client_detail", args=[clinic.client.code])).content.decode()
+    assert "Outcome measures: Patient Health Questionnaire (PHQ-9), Generalized Anxiety" in body
+    assert instrument_titles(["phq9", "retired-measure"]).endswith(", retired-measure")

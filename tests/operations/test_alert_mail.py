@@ -125,6 +125,19 @@ def test_the_daily_digest_lists_new_alerts_by_code_and_kind_once_a_day(clinic: C
     assert len(_to_owner()) == 2
 
 
+def test_the_digest_leaves_out_alerts_already_handled_in_the_app(clinic: Clinic) -> None:
+    _choose(clinic, AlertEmails.DIGEST)
+    Alert.objects.all().delete()
+    _alert(clinic, MORNING - timedelta(hours=5), kind=AlertKind.RUPTURE)
+    _alert(clinic, MORNING - timedelta(hours=4), kind=AlertKind.NOT_ON_TRACK, status="closed")
+    _alert(clinic, MORNING - timedelta(hours=3), kind=AlertKind.DISENGAGEMENT, status="repaired")
+    _tick_at(MORNING)
+    body = mail.outbox[-1].body
+    assert "Rupture" in body
+    assert "Not on track" not in body and "Disengagement" not in body
+    assert body.startswith("1 new alert ")
+
+
 def test_a_therapist_chooses_on_their_own_page(clinic: Clinic) -> None:
     http = HttpClient()
     http.force_login(clinic.owner)

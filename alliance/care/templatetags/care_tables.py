@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 
 from alliance.care.models import AlertSeverity
 from alliance.care.presenters import CaseloadRow, SessionRow
+from alliance.measures import UnknownInstrument, get_instrument
 
 register = template.Library()
 
@@ -107,3 +108,16 @@ def session_rows(rows: Sequence[SessionRow]) -> SafeString:
             for row in rows
         ),
     )
+
+
+@register.filter
+def instrument_titles(instrument_ids: Sequence[str]) -> str:
+    """ "Patient Health Questionnaire (PHQ-9), …" for an episode's measure plan, not its ids; an id no
+    longer installed is shown as it is."""
+    titles = []
+    for instrument_id in instrument_ids:
+        try:
+            titles.append(get_instrument(instrument_id).title("en"))
+        except UnknownInstrument:
+            titles.append(instrument_id)
+    return ", ".join(titles)
