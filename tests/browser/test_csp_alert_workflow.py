@@ -50,14 +50,20 @@ class Watch:
         assert self.errors == [], f"{step}: page errors {self.errors}"
 
 
-def test_alert_workflow_on_the_client_page_raises_no_csp_violation(
-    desktop: Any, live_server: Any, episode: Any, shots: Shots
-) -> None:
+def _signed_in_with_a_rupture(desktop: Any, live_server: Any, episode: Any) -> tuple[Alert, Watch]:
+    """A rupture alert on the episode, and its therapist signed in with the violation watch on."""
     _checkins(episode, RUPTURE_SERIES)
     alert_sync.sync([episode.pk])
     rupture = Alert.objects.get(kind="rupture")
     watch = Watch(desktop)
     sign_in_with_form(desktop, live_server, "t@clinic.test")
+    return rupture, watch
+
+
+def test_alert_workflow_on_the_client_page_raises_no_csp_violation(
+    desktop: Any, live_server: Any, episode: Any, shots: Shots
+) -> None:
+    rupture, watch = _signed_in_with_a_rupture(desktop, live_server, episode)
     watch.assert_clean("caseload")
     desktop.goto(f"{live_server.url}/clients/{episode.client.code}/")
     # The charts arrive by an HTMX GET after the page loads: their SVG is swapped in too.
@@ -109,11 +115,7 @@ def test_alert_workflow_on_the_client_page_raises_no_csp_violation(
 def test_a_refused_action_swaps_its_message_in_without_a_violation(
     desktop: Any, live_server: Any, episode: Any
 ) -> None:
-    _checkins(episode, RUPTURE_SERIES)
-    alert_sync.sync([episode.pk])
-    rupture = Alert.objects.get(kind="rupture")
-    watch = Watch(desktop)
-    sign_in_with_form(desktop, live_server, "t@clinic.test")
+    rupture, watch = _signed_in_with_a_rupture(desktop, live_server, episode)
     desktop.goto(f"{live_server.url}/clients/{episode.client.code}/")
     card = desktop.locator(f"#alert-{rupture.pk}")
     # An empty repair note is refused; the card comes back with the reason, in place.
@@ -142,11 +144,7 @@ def test_recording_a_session_raises_no_csp_violation(
 def test_an_action_after_the_idle_timeout_goes_to_the_sign_in_page_and_back(
     desktop: Any, live_server: Any, episode: Any
 ) -> None:
-    _checkins(episode, RUPTURE_SERIES)
-    alert_sync.sync([episode.pk])
-    rupture = Alert.objects.get(kind="rupture")
-    watch = Watch(desktop)
-    sign_in_with_form(desktop, live_server, "t@clinic.test")
+    rupture, watch = _signed_in_with_a_rupture(desktop, live_server, episode)
     client_page = f"{live_server.url}/clients/{episode.client.code}/"
     desktop.goto(client_page)
     desktop.wait_for_load_state("networkidle")

@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from alliance.operations import backup
-from alliance.operations.backup_crypto import BackupError, BackupKey, NotABackup
+from alliance.operations.backup_crypto import BackupError, BackupKey, Key, NotABackup
 
 
 def command_error(error: BackupError | OSError) -> CommandError:
@@ -22,6 +22,14 @@ def command_error(error: BackupError | OSError) -> CommandError:
         )
     bad_input = isinstance(error, backup.UsageError | NotABackup)
     return CommandError(str(error), returncode=2 if bad_input else 1)
+
+
+def report_verified(command: BaseCommand, path: Path, key: Key) -> None:
+    """`backup --verify` and `restore --check`: decrypt and check the whole file, restore nothing."""
+    manifest = backup.verify_backup(path, key)
+    for line in backup.describe(manifest):
+        command.stdout.write(line)
+    command.stdout.write(command.style.SUCCESS(f"{path}: intact and readable."))
 
 
 class Command(BaseCommand):
@@ -59,10 +67,7 @@ class Command(BaseCommand):
         try:
             key = backup.load_key(options["passphrase_file"])
             if options["verify"]:
-                manifest = backup.verify_backup(path, key)
-                for line in backup.describe(manifest):
-                    self.stdout.write(line)
-                self.stdout.write(self.style.SUCCESS(f"{path}: intact and readable."))
+                report_verified(self, path, key)
                 return
             result = backup.create_backup(path, key, include_keys=options["include_keys"])
         except (BackupError, OSError) as error:

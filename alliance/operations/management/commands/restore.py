@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from alliance.operations import backup
 from alliance.operations.backup_crypto import BackupError
-from alliance.operations.management.commands.backup import command_error
+from alliance.operations.management.commands.backup import command_error, report_verified
 
 
 class Command(BaseCommand):
@@ -36,10 +36,7 @@ class Command(BaseCommand):
         try:
             key = backup.load_key(options["passphrase_file"])
             if options["check"]:
-                manifest = backup.verify_backup(path, key)
-                for line in backup.describe(manifest):
-                    self.stdout.write(line)
-                self.stdout.write(self.style.SUCCESS(f"{path}: intact and readable."))
+                report_verified(self, path, key)
                 return
             result = backup.restore_backup(path, key, force=options["force"])
         except (BackupError, OSError) as error:
