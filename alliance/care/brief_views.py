@@ -25,7 +25,9 @@ def appointment_brief(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     appointment = access.get_appointment_or_404(user, pk)
     summary = brief.build(user, appointment)
-    log_event("care.brief.viewed", obj=appointment, data={"responses": summary.response_count})
+    log_event(
+        "care.brief.viewed", obj=appointment, data={"responses": summary.response_count}, read=True
+    )
     episode = appointment.episode
     return render(
         request,
@@ -53,5 +55,5 @@ def client_words(request: HttpRequest, code: str) -> HttpResponse:
         access.episodes_visible_to(user).filter(client=client).values_list("pk", flat=True)
     )
     found = words.comments(episode_ids)
-    log_event("care.responses.read", obj=client, data={"open_answers": len(found)})
+    log_event("care.responses.read", obj=client, data={"open_answers": len(found)}, read=True)
     return render(request, "care/client_words.html", {"client": client, "comments": found})

@@ -26,6 +26,7 @@ class CaseloadFilterForm(forms.Form):
         required=False,
         help_text=_("Active, begun, and at most one session still booked ahead."),
     )
+    page = forms.IntegerField(min_value=1, required=False)
 
     def filters(self) -> CaseloadFilter:
         """The chosen filters; a value that does not parse falls back to its default (the form's
@@ -37,6 +38,11 @@ class CaseloadFilterForm(forms.Form):
             no_checkin_this_week=bool(data.get("quiet")),
             ending_soon=bool(data.get("ending")),
         )
+
+    def page_number(self) -> int:
+        """The table page asked for; 1 when none (or one that does not parse) was."""
+        data: dict[str, Any] = self.cleaned_data if self.is_valid() else {}
+        return int(data.get("page") or 1)
 
     def query_without_status(self) -> str:
         """The chosen filters as a query-string tail, for the status tabs to keep them."""

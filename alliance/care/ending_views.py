@@ -66,7 +66,7 @@ def episode_end(request: HttpRequest, pk: int) -> HttpResponse:
                 once.remember(form, here)
             messages.success(request, _("Saved. It is in the client's summary."))
             return redirect(here)
-    log_event("care.episode.ending.viewed", obj=episode)
+    log_event("care.episode.ending.viewed", obj=episode, read=True)
     remaining = (
         ending.remaining_appointments(episode, episode.ended_on).count()
         if not episode.is_active and episode.ended_on
@@ -138,7 +138,7 @@ def _termination_pdf(
     episode = access.get_episode_or_404(_user(request), pk)
     data = ending.record_data(episode) if version == "record" else ending.client_data(episode)
     pdf = render_pdf(f"termination_{version}", data)
-    log_event("care.termination.exported", obj=episode, data={"version": version})
+    log_event("care.termination.exported", obj=episode, data={"version": version}, read=True)
     return pdf_response(pdf, f"{episode.client.code} ending summary ({version}).pdf")
 
 

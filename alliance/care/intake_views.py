@@ -128,7 +128,7 @@ def client_edit(request: HttpRequest, code: str) -> HttpResponse:
             return redirect(url)
     else:
         form = ClientEditForm(instance=client)
-        log_event("care.client.viewed", obj=client, data={"page": "edit"})
+        log_event("care.client.viewed", obj=client, data={"page": "edit"}, read=True)
     return render(
         request,
         "care/intake/client_edit.html",
@@ -170,7 +170,7 @@ def episode_create(request: HttpRequest, code: str) -> HttpResponse:
             )
             return redirect(url)
     if data is None:
-        log_event("care.client.viewed", obj=client, data={"page": "new_episode"})
+        log_event("care.client.viewed", obj=client, data={"page": "new_episode"}, read=True)
     return render(
         request,
         "care/intake/episode_form.html",
@@ -274,7 +274,7 @@ def episode_transfer(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect(url)
     if data is None:
-        log_event("care.episode.viewed", obj=episode, data={"page": "transfer"})
+        log_event("care.episode.viewed", obj=episode, data={"page": "transfer"}, read=True)
     context: dict[str, Any] = {
         "episode": episode,
         "client": episode.client,

@@ -88,9 +88,11 @@ def reflection_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         form = ReflectionForm(initial=initial)
         if existing is not None:
-            log_event("care.reflection.viewed", obj=existing)
+            log_event("care.reflection.viewed", obj=existing, read=True)
         else:
-            log_event("care.appointment.viewed", obj=appointment, data={"page": "reflection"})
+            log_event(
+                "care.appointment.viewed", obj=appointment, data={"page": "reflection"}, read=True
+            )
     supervisors = [
         link.supervisor.display_name
         for link in Supervision.objects.filter(therapist=user).select_related("supervisor")

@@ -25,7 +25,7 @@ def episode_charts(request: HttpRequest, pk: int) -> HttpResponse:
     episode = access.get_episode_or_404(_user(request), pk)
     data = charts.load([episode.pk])[episode.pk]
     made = charts.episode_charts(data, charts.clinic_models())
-    log_event("care.charts.viewed", obj=episode)
+    log_event("care.charts.viewed", obj=episode, read=True)
     template = "care/progress/charts_fragment.html" if request.htmx else "care/progress/charts.html"  # type: ignore[attr-defined]
     return render(request, template, {"episode": episode, "charts": made})
 
@@ -37,5 +37,5 @@ def episode_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """A plain, large view of the client's own answers, to look at together in the room."""
     episode = access.get_episode_or_404(_user(request), pk)
     view = progress.for_client(episode)
-    log_event("care.progress.viewed", obj=episode)
+    log_event("care.progress.viewed", obj=episode, read=True)
     return render(request, "care/progress/episode.html", {"episode": episode, "progress": view})

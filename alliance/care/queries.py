@@ -3,6 +3,7 @@ the size of the caseload (every per-episode figure is a correlated subquery in o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -76,9 +77,10 @@ def _count(queryset: QuerySet[Alert] | QuerySet[Appointment]) -> Subquery:
     )
 
 
-def with_caseload_figures(
+def with_caseload_order(
     episodes: QuerySet[Episode], now: datetime | None = None
 ) -> QuerySet[Episode]:
+    """The three figures the caseload is sorted by (see CASELOAD_ORDER)."""
     now = now or timezone.now()
     return episodes.annotate(
         next_appointment_at=Subquery(
@@ -87,12 +89,6 @@ def with_caseload_figures(
             )
             .order_by("scheduled_at")
             .values("scheduled_at")[:1]
-        ),
-        sessions_attended=Coalesce(
-            _count(
-                Appointment.objects.filter(episode=OuterRef("pk"), attendance=Attendance.ATTENDED)
-            ),
-            Value(0),
         ),
         open_alerts=Coalesce(
             _count(Alert.objects.filter(episode=OuterRef("pk"), status__in=OPEN_ALERT_STATUSES)),
@@ -105,6 +101,19 @@ def with_caseload_figures(
             .order_by("order")
             .values("order")[:1],
             output_field=IntegerField(),
+        ),
+    )
+
+
+def with_caseload_figures(
+    episodes: QuerySet[Episode], now: datetime | None = None
+) -> QuerySet[Episode]:
+    return with_caseload_order(episodes, now).annotate(
+        sessions_attended=Coalesce(
+            _count(
+                Appointment.objects.filter(episode=OuterRef("pk"), attendance=Attendance.ATTENDED)
+            ),
+            Value(0),
         ),
         first_phq9=_first_total("phq9"),
         last_phq9=_last_total("phq9"),
@@ -195,6 +204,23 @@ CASELOAD_COLUMNS = (
 )
 
 
+# The caseload table's order: the most severe open alert first, then the most open alerts, then the
+# next appointment, then the client's code.
+CASELOAD_ORDER = (
+    F("top_severity").asc(nulls_last=True),
+    F("open_alerts").desc(),
+    F("next_appointment_at").asc(nulls_last=True),
+    "client__code",
+)
+
+# Rows per page of the caseload table. Decision (issue 10, point 6): a therapist works down the list
+# from the top (the most urgent first), and a 200-row table was most of the page's time on every visit
+# (ten figures per row, each a query of its own, and an audit event per client shown) for rows far
+# below the fold. Fifty keeps a typical caseload (20 to 40 clients) on one page; filters and the
+# "needs attention" list above the table reach the rest.
+CASELOAD_PAGE_SIZE = 50
+
+
 def caseload(
     episodes: QuerySet[Episode],
     status: str = "active",
@@ -202,16 +228,29 @@ def caseload(
     filters: CaseloadFilter | None = None,
 ) -> QuerySet[Episode, dict[str, Any]]:
     """The rows of a caseload table as plain dicts (no model instances: at 200 rows that halves the
-    time), the most severe open alert first, then by next appointment."""
+    time), in the table's order (CASELOAD_ORDER)."""
     now = timezone.now()
     chosen = filters or CaseloadFilter(status)
     rows = with_caseload_figures(chosen.apply(episodes, now), now)
-    return rows.order_by(
-        F("top_severity").asc(nulls_last=True),
-        F("open_alerts").desc(),
-        F("next_appointment_at").asc(nulls_last=True),
-        "client__code",
-    ).values(*CASELOAD_COLUMNS)
+    return rows.order_by(*CASELOAD_ORDER).values(*CASELOAD_COLUMNS)
+
+
+def caseload_order(
+    episodes: QuerySet[Episode], *, filters: CaseloadFilter | None = None
+) -> list[int]:
+    """The ids of the caseload's episodes in the table's order, computing only what the order needs
+    (three figures, not ten), so that a page of the table can be chosen before its rows are read."""
+    now = timezone.now()
+    chosen = filters or CaseloadFilter()
+    ordered = with_caseload_order(chosen.apply(episodes, now), now).order_by(*CASELOAD_ORDER)
+    return list(ordered.values_list("pk", flat=True))
+
+
+def caseload_rows(episodes: QuerySet[Episode], ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The table rows of these episodes (one page of caseload_order), in the order of `ids`."""
+    position = {pk: index for index, pk in enumerate(ids)}
+    rows = with_caseload_figures(episodes.filter(pk__in=ids)).values(*CASELOAD_COLUMNS)
+    return sorted(rows, key=lambda row: position[row["pk"]])
 
 
 def open_alert_filter(prefix: str = "") -> Q:
@@ -262,38 +301,61 @@ class AttentionGroup:
     code: str
     episode_id: int
     top: int
+    name: str = ""
     count: int = 0
     newest: datetime | None = None
     kinds: dict[str, tuple[int, int]] = field(default_factory=dict)  # kind: (count, top severity)
 
 
 def attention_by_client(alerts: QuerySet[Alert]) -> list[AttentionGroup]:
-    """Clients with open alerts, most urgent first (then the most alerts, then the newest), in one
-    query whose rows are (episode, kind) pairs: at most seven per client, whatever the history."""
-    rows = (
-        alerts.filter(open_alert_filter())
-        .order_by()
-        .values("episode_id", "episode__client_id", "episode__client__code", "kind")
+    """Clients with open alerts, most urgent first (then the most alerts, then the newest), each with
+    its alerts counted per kind.
+
+    In two small steps rather than one big one: first one row per episode (how many open alerts, the
+    most severe, the newest), which is enough to rank the clients and keep the first
+    ATTENTION_CLIENTS; then the per-kind counts of those episodes only. Grouping every (episode, kind)
+    pair of a 200-client caseload at once turned about a thousand rows into Python objects on every
+    caseload view, most of them for clients the list then left out (issue 10, point 6)."""
+    open_alerts = alerts.filter(open_alert_filter()).order_by()
+    per_episode = list(
+        open_alerts.values("episode_id")
         .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER), newest=Max("created_at"))
+        .values_list("episode_id", "n", "top", "newest")
     )
+    if not per_episode:
+        return []
+    clients = {
+        pk: (client_id, code, name)
+        for pk, client_id, code, name in Episode.objects.filter(
+            pk__in=[row[0] for row in per_episode]
+        ).values_list("pk", "client_id", "client__code", "client__name")
+    }
     groups: dict[int, AttentionGroup] = {}
-    for row in rows:
-        group = groups.get(row["episode__client_id"])
+    for episode_id, n, top, newest in per_episode:
+        client_id, code, name = clients[episode_id]
+        group = groups.get(client_id)
         if group is None:
-            group = groups[row["episode__client_id"]] = AttentionGroup(
-                client_id=row["episode__client_id"],
-                code=row["episode__client__code"],
-                episode_id=row["episode_id"],
-                top=row["top"],
+            group = groups[client_id] = AttentionGroup(
+                client_id=client_id, code=code, episode_id=episode_id, top=top, name=name
             )
-        if row["top"] < group.top:
-            group.top, group.episode_id = row["top"], row["episode_id"]
-        group.count += row["n"]
-        group.newest = max(filter(None, (group.newest, row["newest"])), default=None)
-        count, top = group.kinds.get(row["kind"], (0, row["top"]))
-        group.kinds[row["kind"]] = (count + row["n"], min(top, row["top"]))
+        if top < group.top:
+            group.top, group.episode_id = top, episode_id
+        group.count += n
+        group.newest = max(filter(None, (group.newest, newest)), default=None)
     ordered = sorted(
         groups.values(),
         key=lambda g: (g.top, -g.count, -(g.newest.timestamp() if g.newest else 0), g.code),
+    )[:ATTENTION_CLIENTS]
+    shown = {group.client_id: group for group in ordered}
+    episodes = [pk for pk, (client_id, _code, _name) in clients.items() if client_id in shown]
+    kinds = (
+        open_alerts.filter(episode_id__in=episodes)
+        .values("episode_id", "kind")
+        .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER))
+        .values_list("episode_id", "kind", "n", "top")
     )
-    return ordered[:ATTENTION_CLIENTS]
+    for episode_id, kind, n, top in kinds:
+        group = shown[clients[episode_id][0]]
+        count, best = group.kinds.get(kind, (0, top))
+        group.kinds[kind] = (count + n, min(best, top))
+    return ordered

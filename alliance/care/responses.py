@@ -92,7 +92,12 @@ def record_response(
     appointment: Appointment | None = None,
     submitted_by: User | None = None,
     submitted_at: Any = None,
+    known_new: bool = False,
 ) -> Recorded:
+    """Store one response, or return the one already stored for the same appointment, instrument and
+    respondent. `known_new`: the caller read in this request that there is none (the check-in's link
+    lookup reads the answered forms with the link), so the duplicate check's SELECT is skipped; the
+    unique constraint still catches a submission that raced this one."""
     response = build_response(
         episode=episode,
         instrument_id=instrument_id,
@@ -103,7 +108,7 @@ def record_response(
         submitted_by=submitted_by,
         submitted_at=submitted_at,
     )
-    existing = _existing(appointment, response.instrument, respondent)
+    existing = None if known_new else _existing(appointment, response.instrument, respondent)
     if existing is not None:
         return Recorded(existing, created=False)
     try:

@@ -86,7 +86,7 @@ def appointment_book(request: HttpRequest, pk: int) -> HttpResponse:
         status = 400
     else:
         form = BookForm(episode=episode)
-        log_event("care.schedule.viewed", obj=episode, data={"page": "book"})
+        log_event("care.schedule.viewed", obj=episode, data={"page": "book"}, read=True)
     return render(
         request,
         "care/schedule/book.html",
@@ -173,7 +173,7 @@ def _change_page(
         status = 400
     else:
         form = make_form(None, appointment)
-        log_event("care.schedule.viewed", obj=appointment, data={"page": page})
+        log_event("care.schedule.viewed", obj=appointment, data={"page": page}, read=True)
     return render(
         request,
         f"care/schedule/{page}.html",
@@ -349,7 +349,13 @@ def calendar_feed_view(request: HttpRequest, token: str) -> HttpResponse:
         clinic=settings.ALLIANCE_CLINIC_NAME,
     )
     CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=timezone.now())
-    log_event("care.calendar.read", obj=feed, actor=feed.user, data={"appointments": len(items)})
+    log_event(
+        "care.calendar.read",
+        obj=feed,
+        actor=feed.user,
+        data={"appointments": len(items)},
+        read=True,
+    )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="alliance.ics"'
     return response

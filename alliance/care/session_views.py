@@ -88,7 +88,7 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if existing is not None:
             initial.update(existing.answers)
         form = SessionForm(initial=initial, appointment=appointment, now=now)
-        log_event("care.appointment.viewed", obj=appointment)
+        log_event("care.appointment.viewed", obj=appointment, read=True)
     return render(
         request,
         "care/appointment_detail.html",
@@ -103,7 +103,9 @@ def _page(
     episode = appointment.episode
     responses = words.for_appointments([appointment.pk]).get(appointment.pk, [])
     if responses:
-        log_event("care.responses.read", obj=appointment, data={"responses": len(responses)})
+        log_event(
+            "care.responses.read", obj=appointment, data={"responses": len(responses)}, read=True
+        )
     answered = {r.instrument for r in responses}
     expected = before_instruments(appointment, episode.goals.count())
     next_appointment = (

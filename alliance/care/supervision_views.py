@@ -145,7 +145,9 @@ def supervision_note_edit(request: HttpRequest, pk: int, note_pk: int) -> HttpRe
             return _save_note(request, user, therapist, form, note)
     else:
         form = SupervisionNoteForm(initial={"met_on": note.met_on, "text": note.text})
-        log_event("care.supervision_note.viewed", obj=note, data={"therapist": therapist.pk})
+        log_event(
+            "care.supervision_note.viewed", obj=note, data={"therapist": therapist.pk}, read=True
+        )
     return render(
         request,
         "care/supervision/note_form.html",

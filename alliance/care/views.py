@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count, F, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +18,7 @@ from alliance.accounts.models import Supervision, User
 from alliance.care import access, brief, journal, presenters, queries, words
 from alliance.care.alert_views import CLOSE_REASONS, actions_for
 from alliance.care.caseload_forms import CaseloadFilterForm
-from alliance.care.models import AlertNote, Appointment, Client, Episode, Goal, Response
+from alliance.care.models import AlertNote, Appointment, Episode, Goal, Response
 
 
 def _user(request: HttpRequest) -> User:
@@ -45,13 +46,15 @@ def caseload(request: HttpRequest) -> HttpResponse:
     form = CaseloadFilterForm(request.GET)
     filters = form.filters()
     own = access.episodes_visible_to(user).filter(therapist=user)
-    episodes = list(queries.caseload(own, filters=filters))
+    # One page of the table (queries.CASELOAD_PAGE_SIZE says why): the order first, then the rows.
+    page = Paginator(
+        queries.caseload_order(own, filters=filters), queries.CASELOAD_PAGE_SIZE
+    ).get_page(form.page_number())
+    episodes = queries.caseload_rows(own, list(page.object_list))
     groups = queries.attention_by_client(
         access.alerts_visible_to(user).filter(episode__in=own.filter(status="active"))
     )
-    names = dict(
-        Client.objects.filter(pk__in=[g.client_id for g in groups]).values_list("pk", "name")
-    )
+    names = {group.client_id: group.name for group in groups}
     shown = dict.fromkeys([*(g.client_id for g in groups), *(e["client_id"] for e in episodes)])
     log_clients_viewed("care.caseload.viewed", list(shown))
     return render(
@@ -64,6 +67,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
             "filtered": filters.with_alerts or filters.no_checkin_this_week or filters.ending_soon,
             "filter_query": form.query_without_status(),
             "attention": presenters.attention_rows(groups, names),
+            "page": page,
         },
     )
 
@@ -182,7 +186,7 @@ def client_detail(request: HttpRequest, code: str) -> HttpResponse:
         )
         .order_by("-started_on")
     )
-    log_event("care.client.viewed", obj=client)
+    log_event("care.client.viewed", obj=client, read=True)
     # The client's own words near the top, recent ones only (client_words lists them all): reading
     # two years of encrypted answers for this page would cost more than the rest of it.
     own_words = words.comments([e.pk for e in episodes], limit=OWN_WORDS_SHOWN)

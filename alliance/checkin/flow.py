@@ -70,12 +70,17 @@ def before_instruments(appointment: Appointment, goal_count: int) -> list[str]:
     return instruments
 
 
-def steps(appointment: Appointment, goal_count: int) -> list[Step]:
-    answered = set(
-        Response.objects.filter(appointment=appointment, respondent=Respondent.CLIENT).values_list(
-            "instrument", flat=True
+def steps(
+    appointment: Appointment, goal_count: int, answered: frozenset[str] | None = None
+) -> list[Step]:
+    """The forms of this appointment in order; `answered` (the instruments the client has answered)
+    is read here unless the caller already has it (alliance.checkin.lookup reads it with the link)."""
+    if answered is None:
+        answered = frozenset(
+            Response.objects.filter(
+                appointment=appointment, respondent=Respondent.CLIENT
+            ).values_list("instrument", flat=True)
         )
-    )
     before = [Step(i, "before", i in answered) for i in before_instruments(appointment, goal_count)]
     after = [CHECKIN, ENDING] if appointment.is_final else [CHECKIN]
     return [*before, *(Step(i, "after", i in answered) for i in after)]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from alliance.accounts.models import User
 from alliance.care.models import Appointment, ClinicSettings
-from alliance.checkin import tokens
+from alliance.checkin import lookup, tokens
 from alliance.checkin.models import CheckinLink
 
 # A form opened before the link expired may be sent up to this long afterwards (issue #4: "a submission
@@ -28,6 +28,9 @@ class LinkProblem(Enum):
 class Resolved:
     link: CheckinLink | None
     problem: LinkProblem | None
+    # Read with the link (alliance.checkin.lookup), so the pages need no more queries for their steps.
+    goal_count: int = 0
+    answered: frozenset[str] = frozenset()
 
 
 def expiry_for(appointment: Appointment) -> datetime:
@@ -54,14 +57,11 @@ def resolve(token: str, *, started_at: datetime | None = None) -> Resolved:
     lets a submission that began before expiry through, within the grace period."""
     if not tokens.looks_like_token(token):
         return Resolved(None, LinkProblem.NOT_FOUND)
-    link = (
-        CheckinLink.objects.select_related(
-            "appointment__episode__client", "appointment__episode__therapist"
-        )
-        .filter(token_digest=tokens.digest(token))
-        .first()
-    )
-    if link is None or not tokens.matches(token, link.token_digest) or link.is_revoked:
+    found = lookup.find(tokens.digest(token))
+    if found is None:
+        return Resolved(None, LinkProblem.NOT_FOUND)
+    link = found.link
+    if not tokens.matches(token, link.token_digest) or link.is_revoked:
         return Resolved(None, LinkProblem.NOT_FOUND)
     now = timezone.now()
     if link.is_expired(now):
@@ -72,7 +72,7 @@ def resolve(token: str, *, started_at: datetime | None = None) -> Resolved:
         CheckinLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(
             first_opened_at=now
         )
-    return Resolved(link, None)
+    return Resolved(link, None, found.goal_count, found.answered)
 
 
 def revoke(link: CheckinLink) -> None:

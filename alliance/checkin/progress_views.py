@@ -30,9 +30,9 @@ def checkin_progress(request: HttpRequest, token: str) -> HttpResponse:
     opened = _open(request, token)
     if isinstance(opened, HttpResponse):
         return opened
-    link = opened
+    link = opened.link
     lang = _language(request, link)
     episode = link.appointment.episode
     view = progress.for_client(episode, lang)
-    log_event("checkin.progress.viewed", obj=link, client_id=episode.client_id)
+    log_event("checkin.progress.viewed", obj=link, client_id=episode.client_id, read=True)
     return _page(request, "checkin/progress.html", lang, {"token": token, "progress": view})

@@ -50,7 +50,7 @@ def concern_list(request: HttpRequest) -> HttpResponse:
         )
     )
     for item in concerns:
-        log_event("checkin.concern.viewed", obj=item)
+        log_event("checkin.concern.viewed", obj=item, read=True)
     return render(request, "checkin/staff/concern_list.html", {"concerns": concerns})
 
 
@@ -69,7 +69,7 @@ def _get(user: User, pk: int) -> Concern:
 @require_GET
 def concern_detail(request: HttpRequest, pk: int) -> HttpResponse:
     concern = _get(_user(request), pk)
-    log_event("checkin.concern.viewed", obj=concern)
+    log_event("checkin.concern.viewed", obj=concern, read=True)
     form = ConcernStatusForm(initial={"status": concern.status})
     return render(request, "checkin/staff/concern_detail.html", {"concern": concern, "form": form})
 

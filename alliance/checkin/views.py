@@ -10,6 +10,7 @@ URL or page title; a risk answer shows crisis resources at once and raises an ur
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +38,7 @@ from alliance.checkin.links import LinkProblem, resolve
 from alliance.checkin.models import CheckinLink, Concern
 from alliance.checkin.page_forms import StartedForm, asked_language, new_started_value
 from alliance.core import once
-from alliance.measures import UnknownInstrument, get_instrument
+from alliance.measures import Instrument, UnknownInstrument, get_instrument
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +116,17 @@ def _too_many_failed_lookups(request: HttpRequest) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Visit:
+    """An open link and its forms (which are done), read together (alliance.checkin.lookup)."""
+
+    link: CheckinLink
+    steps: list[flow.Step]
+
+
 def _open(
     request: HttpRequest, token: str, started_at: datetime | None = None
-) -> CheckinLink | HttpResponse:
+) -> Visit | HttpResponse:
     """Resolve the token or answer with a page that reveals nothing about any client."""
     resolved = resolve(token, started_at=started_at)
     if resolved.problem is LinkProblem.NOT_FOUND or resolved.link is None:
@@ -136,7 +145,8 @@ def _open(
             {"problem": "expired"},
             410,
         )
-    return resolved.link
+    link = resolved.link
+    return Visit(link, flow.steps(link.appointment, resolved.goal_count, resolved.answered))
 
 
 def _after_opens_text(link: CheckinLink, lang: str) -> str:
@@ -153,14 +163,8 @@ def _goal_context(link: CheckinLink) -> dict[str, str]:
     return {f"goal{goal.number}": goal.description for goal in goals}
 
 
-def _steps(link: CheckinLink, goals: dict[str, str]) -> list[flow.Step]:
-    return flow.steps(link.appointment, len(goals))
-
-
-def _step_list(link: CheckinLink) -> list[flow.Step]:
-    """The steps, for pages that show no goal: the goals are counted, not read (and decrypted)."""
-    goal_count = Goal.objects.filter(episode_id=link.appointment.episode_id).count()
-    return flow.steps(link.appointment, goal_count)
+def _shows_goals(instrument: Instrument) -> bool:
+    return any(item.context_keys for item in instrument.items)
 
 
 def _titled(steps: list[flow.Step], lang: str) -> list[tuple[flow.Step, str]]:
@@ -182,10 +186,11 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
     opened = _open(request, token)
     if isinstance(opened, HttpResponse):
         return opened
-    link = opened
+    link, steps = opened.link, opened.steps
     lang = _language(request, link)
-    steps = _step_list(link)
-    log_event("checkin.link.opened", obj=link, client_id=link.appointment.episode.client_id)
+    log_event(
+        "checkin.link.opened", obj=link, client_id=link.appointment.episode.client_id, read=True
+    )
     titled = _titled(steps, lang)
     after_open = flow.after_session_open(
         timezone.now(), link.appointment.scheduled_at, link.appointment.duration_minutes
@@ -278,10 +283,8 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
     opened = _open(request, token, started_at=started_at)
     if isinstance(opened, HttpResponse):
         return opened
-    link = opened
+    link, steps = opened.link, opened.steps
     lang = _language(request, link)
-    goals = _goal_context(link)
-    steps = _steps(link, goals)
     step = next((s for s in steps if s.instrument == instrument_id), None)
     if step is None:
         return redirect("checkin_landing", token=token)
@@ -289,6 +292,8 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
         instrument = get_instrument(instrument_id)
     except UnknownInstrument:
         return redirect("checkin_landing", token=token)
+    # The goals are read (and decrypted) only for a form that shows them (Goal-Based Outcomes).
+    goals = _goal_context(link) if _shows_goals(instrument) else {}
     copy = copy_for(lang)
     too_early = step.part == "after" and not flow.after_session_open(
         timezone.now(), link.appointment.scheduled_at, link.appointment.duration_minutes
@@ -321,14 +326,19 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
     appointment = link.appointment
     # A database error here or anywhere above re-shows the answers (resilience.keeps_answers); nothing
     # is half-saved (record_response is atomic) and sending again stores once.
-    recorded = record_response(
-        episode=appointment.episode,
-        appointment=appointment,
-        instrument_id=instrument.id,
-        answers=form.answers,
-        respondent=Respondent.CLIENT,
-        source=ResponseSource.CHECKIN,
-    )
+    # The response, its audit event and the job that recomputes the episode's alerts commit together
+    # (one commit: alliance.care.tasks.schedule_recompute says why).
+    with transaction.atomic():
+        recorded = record_response(
+            episode=appointment.episode,
+            appointment=appointment,
+            instrument_id=instrument.id,
+            answers=form.answers,
+            respondent=Respondent.CLIENT,
+            source=ResponseSource.CHECKIN,
+            known_new=not step.done,
+        )
+        schedule_recompute(appointment.episode_id)
     if recorded.response.risk:
         # Also on a retried submission: if an earlier attempt stored the answer but failed before the
         # alert, this is where the alert is raised (raising is idempotent, one alert per response).
@@ -336,7 +346,6 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
             notify.risk_alerts(raise_risk_alerts(recorded.response))
         except DatabaseError:
             logger.exception("Risk alert not raised now; the background recompute will raise it")
-    schedule_recompute(appointment.episode_id)
     # The steps read before saving still say which come next (next_step skips the one just answered).
     following = flow.next_step(steps, instrument.id)
     if recorded.response.risk:
@@ -354,9 +363,8 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     opened = _open(request, token)
     if isinstance(opened, HttpResponse):
         return opened
-    link = opened
+    link, steps = opened.link, opened.steps
     lang = _language(request, link)
-    steps = _step_list(link)
     after_open = flow.after_session_open(
         timezone.now(), link.appointment.scheduled_at, link.appointment.duration_minutes
     )
@@ -382,16 +390,17 @@ def support(request: HttpRequest, token: str) -> HttpResponse:
     opened = _open(request, token)
     if isinstance(opened, HttpResponse):
         return opened
-    lang = _language(request, opened)
+    lang = _language(request, opened.link)
     # Read by hand on purpose: only compared with the link's own steps, never stored or shown.
     next_instrument = request.GET.get("next", "")
-    steps = _steps(opened, _goal_context(opened))
-    next_step = next((s for s in steps if s.instrument == next_instrument and not s.done), None)
+    next_step = next(
+        (s for s in opened.steps if s.instrument == next_instrument and not s.done), None
+    )
     # The client's own safety plan, below the clinic's crisis lines, when there is one they may see.
-    episode = opened.appointment.episode
+    episode = opened.link.appointment.episode
     plan = safety_plan.for_client(episode.pk)
     if plan is not None:
-        log_event("checkin.safety_plan.viewed", obj=plan, client_id=episode.client_id)
+        log_event("checkin.safety_plan.viewed", obj=plan, client_id=episode.client_id, read=True)
     context = {
         "token": token,
         "crisis_text": _crisis_text(lang),
@@ -424,7 +433,7 @@ def concern(request: HttpRequest, token: str) -> HttpResponse:
     )
     if isinstance(opened, HttpResponse):
         return opened
-    link = opened
+    link = opened.link
     lang = _language(request, link)
     required = copy_for(lang)["concern_required"]
     if request.method != "POST":
@@ -480,7 +489,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     opened = _open(request, token, started_at=_started_at(request))
     if isinstance(opened, HttpResponse):
         return opened
-    lang = _language(request, opened)
+    lang = _language(request, opened.link)
     if match.url_name == "checkin_concern":
         # Not validated: nothing is stored on this path, the form only carries the answers back.
         concern_form = ConcernForm(
@@ -490,5 +499,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
             request, token, lang, concern_form, problem="error_session", status=403
         )
     instrument = get_instrument(str(match.kwargs["instrument_id"]))
-    form = InstrumentForm(instrument, lang, copy_for(lang), request.POST, _goal_context(opened))
+    form = InstrumentForm(
+        instrument, lang, copy_for(lang), request.POST, _goal_context(opened.link)
+    )
     return _render_form(request, token, lang, form, problem="error_session", status=403)

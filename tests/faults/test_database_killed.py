@@ -119,10 +119,10 @@ def _on(table: str, verb: str = "SELECT") -> Callable[[str], bool]:
 
 # Each statement of a check-in submission, named: a failure at any of them keeps the answers.
 STATEMENTS = {
+    # One statement since issue 10 (alliance.checkin.lookup): the link, its goal count and the answered
+    # forms, which also say which page comes next.
     "link lookup": _on("checkin_checkinlink"),
     "first opened": _on("checkin_checkinlink", "UPDATE"),
-    "goals": _on("care_goal"),
-    "answered forms (next page)": lambda sql: "care_response" in sql and "INNER JOIN" in sql,
     "response": _on("care_response", "INSERT"),
     "audit event": _on("accounts_auditevent", "INSERT"),
 }
