@@ -6,7 +6,11 @@ ignored, extra columns ignored):
     episode, date, instrument, total, attended
 
 * ``instrument``: ``phq9`` or ``gad7`` (``PHQ-9``/``GAD-7`` accepted).
-* ``total``: the measure's total (PHQ-9 0-27, GAD-7 0-21).
+* ``total``: the measure's total (PHQ-9 0-27, GAD-7 0-21), or empty when no score was
+  given: a missed appointment (``attended`` 0) with no score is ordinary data and counts
+  nothing; an attended appointment with no score counts as attended and adds no score. A
+  total that is present but not a number is still an error. A row with an empty total may
+  leave ``instrument`` empty too (it only records the appointment).
 * ``attended``: was the appointment on that date an attended *treatment*
   appointment? ``1``/``0`` (also true/false, yes/no). An episode's attended
   count is the number of distinct dates with an attended row. Counts such as
@@ -55,14 +59,18 @@ _FALSE = {"0", "false", "no", "n", "f"}
 
 
 class CsvInputError(MeasuresError, ValueError):
-    def __init__(self, source: str, line: int, problem: str) -> None:
+    """A malformed CSV, named by file, line and (when one column is at fault) column."""
+
+    def __init__(self, source: str, line: int, problem: str, column: str | None = None) -> None:
         self.source = source
         self.line = line
         self.problem = problem
+        self.column = column
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.problem}"
+        where = f"column {self.column!r}: " if self.column else ""
+        return f"{self.source}:{self.line}: {where}{self.problem}"
 
 
 @dataclass(frozen=True)
@@ -70,8 +78,8 @@ class OutcomeRow:
     line: int
     episode: str
     when: date
-    instrument: str
-    total: float
+    instrument: str  # "" on a row that records an appointment without a score
+    total: float | None  # None: no score given (e.g. a missed appointment)
     attended: bool
 
 
@@ -127,7 +135,8 @@ def read_rows(
         if not value["episode"]:
             raise CsvInputError(source, line, "episode is empty")
         instrument = normalise_instrument(value["instrument"])
-        if instrument not in RANGES:
+        unscored = value["total"] == ""
+        if instrument not in RANGES and not (unscored and instrument == ""):
             if ignore_other_instruments:
                 skipped += 1
                 continue
@@ -143,15 +152,19 @@ def read_rows(
             raise CsvInputError(
                 source, line, f"date {value['date']!r} is not an ISO date like 2024-03-01"
             ) from None
-        try:
-            total = float(value["total"])
-        except ValueError:
-            raise CsvInputError(source, line, f"total {value['total']!r} is not a number") from None
-        lo, hi = RANGES[instrument]
-        if not lo <= total <= hi:
-            raise CsvInputError(
-                source, line, f"{instrument} total {value['total']} is outside {lo:g}-{hi:g}"
-            )
+        total: float | None = None
+        if not unscored:
+            try:
+                total = float(value["total"])
+            except ValueError:
+                raise CsvInputError(
+                    source, line, f"total {value['total']!r} is not a number"
+                ) from None
+            lo, hi = RANGES[instrument]
+            if not lo <= total <= hi:  # also refuses nan and inf
+                raise CsvInputError(
+                    source, line, f"{instrument} total {value['total']} is outside {lo:g}-{hi:g}"
+                )
         flag = value["attended"].lower()
         if flag not in _TRUE | _FALSE:
             raise CsvInputError(
@@ -172,7 +185,9 @@ def episode_outcomes(rows: Iterable[OutcomeRow]) -> list[EpisodeOutcome]:
     outcomes = []
     for episode, episode_rows in grouped.items():
         attended = len({r.when for r in episode_rows if r.attended})
-        measurements = [Measurement(r.when, r.instrument, r.total) for r in episode_rows]
+        measurements = [
+            Measurement(r.when, r.instrument, r.total) for r in episode_rows if r.total is not None
+        ]
         outcomes.append(episode_outcome(measurements, attended, episode))
     return outcomes
 

@@ -160,3 +160,61 @@ def test_summary_goes_to_stderr_by_default(tmp_path: Path) -> None:
     assert rows[0]["episode"] == "a" and rows[0]["recovery"] == "1" and rows[0]["attended"] == "2"
     summary = json.loads(err)
     assert summary["rows_skipped_other_instruments"] == 1 and summary["recovery_rate"] == 1.0
+
+
+def test_a_missed_appointment_without_a_score_is_accepted_and_counts_nothing(
+    tmp_path: Path,
+) -> None:
+    """Issue 11 point 6: `attended` 0 with an empty total used to be refused as "total '' is not a
+    number"; a missed session with no score is ordinary data."""
+    scores = (
+        "a,2024-01-01,phq9,16,0\na,2024-01-01,gad7,12,0\n"
+        "a,2024-01-08,phq9,9,1\na,2024-01-08,gad7,7,1\n"
+        "a,2024-02-01,phq9,5,1\na,2024-02-01,gad7,4,1\n"
+    )
+    missed = "a,2024-01-15,phq9,,0\na,2024-01-22,,,0\nb,2024-01-03,gad7,,0\n"
+    without, with_missed = tmp_path / "without.csv", tmp_path / "with.csv"
+    without.write_text(HEADER + scores, encoding="utf-8")
+    with_missed.write_text(HEADER + scores + missed, encoding="utf-8")
+    code_a, out_a, _ = run(["outcomes", str(without)])
+    code_b, out_b, err_b = run(["outcomes", str(with_missed)])
+    assert code_a == code_b == 0, err_b
+    rows_a = list(csv.DictReader(io.StringIO(out_a)))
+    rows_b = list(csv.DictReader(io.StringIO(out_b)))
+    assert rows_b[0] == rows_a[0]  # episode a: the missed rows change nothing
+    assert rows_b[0]["attended"] == "2" and rows_b[0]["recovery"] == "1"
+    # Episode b had only a missed appointment: listed, attended 0, no flags.
+    assert rows_b[1]["episode"] == "b" and rows_b[1]["attended"] == "0"
+    assert rows_b[1]["finished_course"] == "0" and rows_b[1]["recovery"] == ""
+
+
+def test_an_attended_appointment_without_a_score_counts_as_attended(tmp_path: Path) -> None:
+    path = tmp_path / "ok.csv"
+    path.write_text(
+        HEADER
+        + "a,2024-01-01,phq9,16,1\na,2024-01-01,gad7,12,1\n"
+        + "a,2024-01-08,phq9,,1\n"
+        + "a,2024-02-01,phq9,5,0\na,2024-02-01,gad7,4,0\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(["outcomes", str(path)])
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and rows[0]["attended"] == "2" and rows[0]["finished_course"] == "1"
+    assert rows[0]["paired_dates"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("a,2024-01-01,phq9, ,0\na,2024-01-02,phq9,n/a,0\n", ":3: total 'n/a' is not a number"),
+        ("a,2024-01-01,phq9,nan,0\n", ":2: phq9 total nan is outside 0-27"),
+        ("a,2024-01-01,core10,,0\n", ":2: instrument 'core10' is not phq9 or gad7"),
+        ("a,2024-01-01,,5,1\n", ":2: instrument '' is not phq9 or gad7"),
+        ("a,2024-01-01,phq9,,2\n", ":2: attended '2' must be 1 or 0"),
+    ],
+)
+def test_rows_without_a_score_are_still_checked(tmp_path: Path, body: str, fragment: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + body, encoding="utf-8")
+    code, _, err = run(["outcomes", str(path)])
+    assert code == 2 and f"{path}{fragment}" in err, err
