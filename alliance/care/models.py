@@ -370,8 +370,9 @@ class Alert(models.Model):
     class Meta:
         ordering = ("-created_at",)
         indexes: ClassVar = [
-            # Covers the caseload's open and high-severity counts per episode.
-            models.Index(fields=("episode", "status", "severity")),
+            # Covers the caseload's per-episode figures of open alerts: how many, the most severe, and
+            # (for the "needs attention" list) the newest, without reading the alert rows.
+            models.Index(fields=("episode", "status", "severity", "created_at")),
             # The scheduler's every-minute sweep for new open alerts to email (care.alert_mail).
             models.Index(fields=("status", "created_at")),
         ]

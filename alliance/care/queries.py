@@ -32,6 +32,7 @@ from alliance.care.models import (
     AlertStatus,
     Appointment,
     Attendance,
+    Client,
     Episode,
     Respondent,
     Response,
@@ -105,10 +106,26 @@ def with_caseload_order(
     )
 
 
+def with_newest_open_alert(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+    """When the episode's newest open alert was raised (the "needs attention" list's last key)."""
+    return episodes.annotate(
+        newest_open_alert=Subquery(
+            Alert.objects.filter(episode=OuterRef("pk"), status__in=OPEN_ALERT_STATUSES)
+            .order_by("-created_at")
+            .values("created_at")[:1]
+        )
+    )
+
+
 def with_caseload_figures(
     episodes: QuerySet[Episode], now: datetime | None = None
 ) -> QuerySet[Episode]:
-    return with_caseload_order(episodes, now).annotate(
+    return with_row_figures(with_caseload_order(episodes, now))
+
+
+def with_row_figures(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+    """The figures a caseload row shows besides those it is sorted by (with_caseload_order)."""
+    return episodes.annotate(
         sessions_attended=Coalesce(
             _count(
                 Appointment.objects.filter(episode=OuterRef("pk"), attendance=Attendance.ATTENDED)
@@ -235,22 +252,66 @@ def caseload(
     return rows.order_by(*CASELOAD_ORDER).values(*CASELOAD_COLUMNS)
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """An episode's place in the caseload: what the table's order and the "needs attention" list
+    need, read for every episode of the caseload in one query (caseload_order)."""
+
+    pk: int
+    client_id: int
+    code: str
+    open_alerts: int
+    top_severity: int | None
+    next_appointment_at: datetime | None
+    newest_open_alert: datetime | None
+
+
+# Annotated by with_caseload_order and with_newest_open_alert (a tuple, which the stubs' plugin
+# cannot check against annotations made in another function).
+PLACE_FIGURES = ("open_alerts", "top_severity", "next_appointment_at", "newest_open_alert")
+
+
 def caseload_order(
     episodes: QuerySet[Episode], *, filters: CaseloadFilter | None = None
-) -> list[int]:
-    """The ids of the caseload's episodes in the table's order, computing only what the order needs
-    (three figures, not ten), so that a page of the table can be chosen before its rows are read."""
+) -> list[Placed]:
+    """The caseload's episodes in the table's order, computing only what the order and the attention
+    list need (four figures, not ten), so that a page of the table can be chosen before its rows are
+    read."""
     now = timezone.now()
     chosen = filters or CaseloadFilter()
-    ordered = with_caseload_order(chosen.apply(episodes, now), now).order_by(*CASELOAD_ORDER)
-    return list(ordered.values_list("pk", flat=True))
+    ordered = with_newest_open_alert(
+        with_caseload_order(chosen.apply(episodes, now), now)
+    ).order_by(*CASELOAD_ORDER)
+    columns = ("pk", "client_id", "client__code", *PLACE_FIGURES)
+    return [Placed(*row) for row in ordered.values_list(*columns)]
 
 
-def caseload_rows(episodes: QuerySet[Episode], ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The table rows of these episodes (one page of caseload_order), in the order of `ids`."""
-    position = {pk: index for index, pk in enumerate(ids)}
-    rows = with_caseload_figures(episodes.filter(pk__in=ids)).values(*CASELOAD_COLUMNS)
-    return sorted(rows, key=lambda row: position[row["pk"]])
+# What a page's rows read besides the figures caseload_order has already read for every episode.
+ROW_COLUMNS = tuple(
+    c for c in CASELOAD_COLUMNS if c not in ("open_alerts", "top_severity", "next_appointment_at")
+)
+
+
+def caseload_rows(episodes: QuerySet[Episode], places: Sequence[Placed]) -> list[dict[str, Any]]:
+    """The table rows of these episodes (one page of caseload_order), in their order; the figures the
+    order was computed from are taken from `places`, not computed again."""
+    placed = {place.pk: place for place in places}
+    rows = {
+        row["pk"]: row
+        for row in with_row_figures(episodes.filter(pk__in=list(placed)))
+        .order_by()
+        .values(*ROW_COLUMNS)
+    }
+    return [
+        rows[place.pk]
+        | {
+            "open_alerts": place.open_alerts,
+            "top_severity": place.top_severity,
+            "next_appointment_at": place.next_appointment_at,
+        }
+        for place in places
+        if place.pk in rows
+    ]
 
 
 def open_alert_filter(prefix: str = "") -> Q:
@@ -315,47 +376,66 @@ def attention_by_client(alerts: QuerySet[Alert]) -> list[AttentionGroup]:
     most severe, the newest), which is enough to rank the clients and keep the first
     ATTENTION_CLIENTS; then the per-kind counts of those episodes only. Grouping every (episode, kind)
     pair of a 200-client caseload at once turned about a thousand rows into Python objects on every
-    caseload view, most of them for clients the list then left out (issue 10, point 6)."""
+    caseload view, most of them for clients the list then left out (issue 10, point 6). The caseload
+    page already has the first step's figures (caseload_order) and calls attention_from directly."""
     open_alerts = alerts.filter(open_alert_filter()).order_by()
     per_episode = list(
         open_alerts.values("episode_id")
         .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER), newest=Max("created_at"))
         .values_list("episode_id", "n", "top", "newest")
     )
-    if not per_episode:
-        return []
-    clients = {
-        pk: (client_id, code, name)
-        for pk, client_id, code, name in Episode.objects.filter(
+    codes = dict(
+        (pk, (client_id, code))
+        for pk, client_id, code in Episode.objects.filter(
             pk__in=[row[0] for row in per_episode]
-        ).values_list("pk", "client_id", "client__code", "client__name")
-    }
+        ).values_list("pk", "client_id", "client__code")
+    )
+    places = [
+        Placed(pk, *codes[pk], n, top, None, newest)
+        for pk, n, top, newest in per_episode
+        if pk in codes
+    ]
+    return attention_from(places, open_alerts)
+
+
+def attention_from(places: Sequence[Placed], alerts: QuerySet[Alert]) -> list[AttentionGroup]:
+    """The "needs attention" list from the episodes' places: the clients ranked, the first
+    ATTENTION_CLIENTS kept, then their open alerts (from `alerts`) counted per kind, and their names."""
     groups: dict[int, AttentionGroup] = {}
-    for episode_id, n, top, newest in per_episode:
-        client_id, code, name = clients[episode_id]
-        group = groups.get(client_id)
+    for place in places:
+        if not place.open_alerts or place.top_severity is None:
+            continue
+        group = groups.get(place.client_id)
         if group is None:
-            group = groups[client_id] = AttentionGroup(
-                client_id=client_id, code=code, episode_id=episode_id, top=top, name=name
+            group = groups[place.client_id] = AttentionGroup(
+                client_id=place.client_id,
+                code=place.code,
+                episode_id=place.pk,
+                top=place.top_severity,
             )
-        if top < group.top:
-            group.top, group.episode_id = top, episode_id
-        group.count += n
-        group.newest = max(filter(None, (group.newest, newest)), default=None)
+        if place.top_severity < group.top:
+            group.top, group.episode_id = place.top_severity, place.pk
+        group.count += place.open_alerts
+        group.newest = max(filter(None, (group.newest, place.newest_open_alert)), default=None)
     ordered = sorted(
         groups.values(),
         key=lambda g: (g.top, -g.count, -(g.newest.timestamp() if g.newest else 0), g.code),
     )[:ATTENTION_CLIENTS]
+    if not ordered:
+        return []
     shown = {group.client_id: group for group in ordered}
-    episodes = [pk for pk, (client_id, _code, _name) in clients.items() if client_id in shown]
+    client_of = {place.pk: place.client_id for place in places if place.client_id in shown}
     kinds = (
-        open_alerts.filter(episode_id__in=episodes)
+        alerts.filter(open_alert_filter(), episode_id__in=list(client_of))
+        .order_by()
         .values("episode_id", "kind")
         .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER))
         .values_list("episode_id", "kind", "n", "top")
     )
     for episode_id, kind, n, top in kinds:
-        group = shown[clients[episode_id][0]]
+        group = shown[client_of[episode_id]]
         count, best = group.kinds.get(kind, (0, top))
         group.kinds[kind] = (count + n, min(best, top))
+    for pk, name in Client.objects.filter(pk__in=list(shown)).values_list("pk", "name"):
+        shown[pk].name = name
     return ordered

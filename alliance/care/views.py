@@ -47,13 +47,13 @@ def caseload(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     own = access.episodes_visible_to(user).filter(therapist=user)
     # One page of the table (queries.CASELOAD_PAGE_SIZE says why): the order first, then the rows.
-    page = Paginator(
-        queries.caseload_order(own, filters=filters), queries.CASELOAD_PAGE_SIZE
-    ).get_page(form.page_number())
+    places = queries.caseload_order(own, filters=filters)
+    page = Paginator(places, queries.CASELOAD_PAGE_SIZE).get_page(form.page_number())
     episodes = queries.caseload_rows(own, list(page.object_list))
-    groups = queries.attention_by_client(
-        access.alerts_visible_to(user).filter(episode__in=own.filter(status="active"))
-    )
+    # The "needs attention" list covers every active episode, whatever the table's filters: from the
+    # order's own figures when the table shows just those, else from its own (a query more).
+    active = places if filters == queries.CaseloadFilter() else queries.caseload_order(own)
+    groups = queries.attention_from(active, access.alerts_visible_to(user))
     names = {group.client_id: group.name for group in groups}
     shown = dict.fromkeys([*(g.client_id for g in groups), *(e["client_id"] for e in episodes)])
     log_clients_viewed("care.caseload.viewed", list(shown))
