@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -69,6 +70,28 @@ def _language(request: HttpRequest, link: CheckinLink | None) -> str:
     return "en"
 
 
+# The links on every client page, reversed once per process with placeholders and filled in per
+# request: reversing them on each page was a noticeable part of the landing page's time under load
+# (issue 10, point 6). Safe without quoting: a token reaches a page only after matching
+# tokens.TOKEN_PATTERN (URL-safe characters), and instrument ids are slugs.
+_TOKEN_SLOT = "T" * 43
+_INSTRUMENT_SLOT = "INSTRUMENT"
+
+
+@lru_cache(maxsize=16)
+def _url_pattern(name: str, with_instrument: bool) -> str:
+    args = [_TOKEN_SLOT, _INSTRUMENT_SLOT] if with_instrument else [_TOKEN_SLOT]
+    return reverse(name, args=args)
+
+
+def link_to(name: str, token: str, instrument: str = "") -> str:
+    """The URL of a client page for this token (and form), as `reverse` would give it."""
+    pattern = _url_pattern(name, bool(instrument))
+    if instrument:
+        pattern = pattern.replace(_INSTRUMENT_SLOT, instrument)
+    return pattern.replace(_TOKEN_SLOT, token)
+
+
 def _page(
     request: HttpRequest,
     template: str,
@@ -82,6 +105,10 @@ def _page(
         "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         "current_path": request.path,
     }
+    token = (context or {}).get("token")
+    if token:
+        base["support_url"] = link_to("checkin_support", token)
+        base["concern_url"] = link_to("checkin_concern", token)
     response = render(request, template, {**base, **(context or {})}, status=status)
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
@@ -167,9 +194,17 @@ def _shows_goals(instrument: Instrument) -> bool:
     return any(item.context_keys for item in instrument.items)
 
 
-def _titled(steps: list[flow.Step], lang: str) -> list[tuple[flow.Step, str]]:
-    """Each step with its instrument's title in the client's language, for the step lists."""
-    return [(s, get_instrument(s.instrument).title(lang)) for s in steps]
+def _titled(steps: list[flow.Step], lang: str, token: str) -> list[tuple[flow.Step, str, str]]:
+    """Each step with its instrument's title in the client's language and its form's URL, for the
+    step lists."""
+    return [
+        (
+            s,
+            get_instrument(s.instrument).title(lang),
+            link_to("checkin_answer", token, s.instrument),
+        )
+        for s in steps
+    ]
 
 
 def _crisis_text(lang: str) -> str:
@@ -191,16 +226,16 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
     log_event(
         "checkin.link.opened", obj=link, client_id=link.appointment.episode.client_id, read=True
     )
-    titled = _titled(steps, lang)
+    titled = _titled(steps, lang, token)
     after_open = flow.after_session_open(
         timezone.now(), link.appointment.scheduled_at, link.appointment.duration_minutes
     )
     context = {
         "token": token,
-        "before": [(s, title) for s, title in titled if s.part == "before"],
+        "before": [item for item in titled if item[0].part == "before"],
         # Before the session has (nearly) ended only the before-session part is offered, and the page
         # says when the rest opens (flow.AFTER_SESSION_MARGIN says why then).
-        "after": [(s, title) for s, title in titled if s.part == "after"] if after_open else [],
+        "after": [item for item in titled if item[0].part == "after"] if after_open else [],
         "after_opens": "" if after_open else _after_opens_text(link, lang),
         "all_done": all(s.done for s in steps),
     }
@@ -371,7 +406,7 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     remaining = [s for s in steps if not s.done and (after_open or s.part != "after")]
     context = {
         "token": token,
-        "remaining": _titled(remaining, lang),
+        "remaining": _titled(remaining, lang, token),
         "after_opens": ""
         if after_open or all(s.done for s in steps if s.part == "after")
         else _after_opens_text(link, lang),
