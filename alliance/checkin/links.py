@@ -52,9 +52,13 @@ def create_link(
     return link, token
 
 
-def resolve(token: str, *, started_at: datetime | None = None) -> Resolved:
+def resolve(
+    token: str, *, started_at: datetime | None = None, mark_opened: bool = True
+) -> Resolved:
     """Find the link for a token. `started_at` (when the client opened the form, from a signed field)
-    lets a submission that began before expiry through, within the grace period."""
+    lets a submission that began before expiry through, within the grace period. `mark_opened=False`
+    leaves recording the first opening to the caller (`mark_opened`), so that a submission can do it
+    in the transaction that stores the answers: one commit, not two."""
     if not tokens.looks_like_token(token):
         return Resolved(None, LinkProblem.NOT_FOUND)
     found = lookup.find(tokens.digest(token))
@@ -68,11 +72,18 @@ def resolve(token: str, *, started_at: datetime | None = None) -> Resolved:
         began_in_time = started_at is not None and started_at < link.expires_at
         if not (began_in_time and now - link.expires_at <= LATE_SUBMISSION_GRACE):
             return Resolved(link, LinkProblem.EXPIRED)
-    if link.first_opened_at is None:
-        CheckinLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(
-            first_opened_at=now
-        )
+    if mark_opened:
+        record_opening(link, now)
     return Resolved(link, None, found.goal_count, found.answered)
+
+
+def record_opening(link: CheckinLink, now: datetime | None = None) -> None:
+    """Note when the link was first opened (once: a later opening changes nothing)."""
+    if link.first_opened_at is None:
+        link.first_opened_at = now or timezone.now()
+        CheckinLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(
+            first_opened_at=link.first_opened_at
+        )
 
 
 def revoke(link: CheckinLink) -> None:

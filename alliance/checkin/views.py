@@ -35,7 +35,7 @@ from alliance.checkin import flow, resilience
 from alliance.checkin.concern_form import ConcernForm
 from alliance.checkin.copy import DEFAULT_CRISIS_RESOURCES, LANGUAGE_NAMES, LANGUAGES, copy_for
 from alliance.checkin.forms import InstrumentForm
-from alliance.checkin.links import LinkProblem, resolve
+from alliance.checkin.links import LinkProblem, record_opening, resolve
 from alliance.checkin.models import CheckinLink, Concern
 from alliance.checkin.page_forms import StartedForm, asked_language, new_started_value
 from alliance.core import once
@@ -152,10 +152,14 @@ class Visit:
 
 
 def _open(
-    request: HttpRequest, token: str, started_at: datetime | None = None
+    request: HttpRequest,
+    token: str,
+    started_at: datetime | None = None,
+    *,
+    mark_opened: bool = True,
 ) -> Visit | HttpResponse:
     """Resolve the token or answer with a page that reveals nothing about any client."""
-    resolved = resolve(token, started_at=started_at)
+    resolved = resolve(token, started_at=started_at, mark_opened=mark_opened)
     if resolved.problem is LinkProblem.NOT_FOUND or resolved.link is None:
         lang = _language(request, None)
         if _too_many_failed_lookups(request):
@@ -314,8 +318,10 @@ def _goals_through(token: str, request: HttpRequest) -> dict[str, str]:
 @require_http_methods(["GET", "POST"])
 @resilience.keeps_answers(_answers_kept)
 def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse:
-    started_at = _started_at(request) if request.method == "POST" else None
-    opened = _open(request, token, started_at=started_at)
+    posted = request.method == "POST"
+    started_at = _started_at(request) if posted else None
+    # A submission records the link's first opening with its answers (one commit); see below.
+    opened = _open(request, token, started_at=started_at, mark_opened=not posted)
     if isinstance(opened, HttpResponse):
         return opened
     link, steps = opened.link, opened.steps
@@ -333,7 +339,7 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
     too_early = step.part == "after" and not flow.after_session_open(
         timezone.now(), link.appointment.scheduled_at, link.appointment.duration_minutes
     )
-    if request.method == "GET":
+    if not posted:
         if step.done:
             return redirect("checkin_thanks", token=token)
         if too_early:
@@ -344,6 +350,9 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
         )
 
     form = InstrumentForm(instrument, lang, copy, request.POST, goals)
+    if too_early or not form.is_valid():
+        # Nothing is stored, but the client did open the link.
+        record_opening(link)
     if too_early:
         # A form opened early (an old tab, a shared link) is refused, not stored: it would answer for a
         # session that has not happened. The answers stay on screen to send again later.
@@ -364,6 +373,7 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
     # The response, its audit event and the job that recomputes the episode's alerts commit together
     # (one commit: alliance.care.tasks.schedule_recompute says why).
     with transaction.atomic():
+        record_opening(link)
         recorded = record_response(
             episode=appointment.episode,
             appointment=appointment,
