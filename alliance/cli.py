@@ -1,8 +1,10 @@
 """The `alliance` command.
 
 `score`, `change`, `outcomes` and `instruments` work on plain data without a database, so they skip
-Django entirely (fast, and usable by researchers on exported files). Everything else is a Django
-management command: `alliance demo`, `alliance serve`, `alliance worker`, `alliance migrate`, ...
+Django entirely (fast, and usable by researchers on exported files). So does `report --responses
+FILE.csv` (the Insights report from a per-response export); `report` without it reads the database.
+Everything else is a Django management command: `alliance demo`, `alliance serve`, `alliance worker`,
+`alliance migrate`, ...
 """
 
 from __future__ import annotations
@@ -11,6 +13,14 @@ import os
 import sys
 
 PURE_COMMANDS = frozenset({"score", "change", "outcomes", "instruments"})
+# Pure only with this option: `alliance report --responses FILE.csv`.
+REPORT, REPORT_FILE_OPTION = "report", "--responses"
+
+
+def _report_from_file(args: list[str]) -> bool:
+    return args[:1] == [REPORT] and any(
+        a == REPORT_FILE_OPTION or a.startswith(REPORT_FILE_OPTION + "=") for a in args[1:]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         from alliance.measures.cli import main as measures_main
 
         return measures_main(args)
+    if _report_from_file(args):
+        from alliance.insights.command import main as report_main
+
+        return report_main(args[1:])
     if args and args[0] == "demo":
         # The demo serves plain HTTP on 127.0.0.1, so HTTPS-only cookies would make sign-in impossible.
         os.environ.setdefault("ALLIANCE_HTTPS", "0")

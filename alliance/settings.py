@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "alliance.checkin",
     "alliance.demo",
     "alliance.operations",
+    "alliance.insights",
 ]
 
 MIDDLEWARE = [

@@ -224,6 +224,7 @@ def test_the_installed_command_answers_bad_input_with_one_line_and_status_2(tmp_
         ["change", "--before", "0", "--after", "1", "--sd", "5e-324", "--reliability", "0.5"],
         ["outcomes", str(not_utf8)],
         ["instruments", "show", "no-such-thing"],
+        ["report", "--responses", str(not_utf8)],
     ):
         done = subprocess.run(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "alliance", *argv],
