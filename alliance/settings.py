@@ -328,6 +328,11 @@ ALLIANCE_CLINIC_NAME = os.environ.get("ALLIANCE_CLINIC_NAME", "Alliance")
 # A web process runs the urgent part of the scheduler's round when no scheduler is alive
 # (alliance.operations.standin), so risk escalation happens even under bare gunicorn.
 ALLIANCE_SCHEDULER_STANDIN = env_bool("ALLIANCE_SCHEDULER_STANDIN", default=True)
+
+# Records of reads (audit events of pages that showed client data, a link's first opening) are
+# written in batches off the request path, a quarter of a second late at most; alliance.core.deferred
+# says why and what a killed process can lose. 0 writes each one at once.
+ALLIANCE_DEFER_READ_RECORDS = env_bool("ALLIANCE_DEFER_READ_RECORDS", default=True)
 # Where the clinic's phone numbers are dialled (ISO 3166 codes, the first reads numbers written without
 # a country code): crisis pages turn numbers valid there into tap-to-call links (alliance.core.phones).
 # The default covers the countries the default crisis resources name.

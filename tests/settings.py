@@ -30,3 +30,5 @@ FIELD_ENCRYPTION_KEYS = [
 
 # No background thread in test processes: tests call alliance.operations.standin directly.
 ALLIANCE_SCHEDULER_STANDIN = False
+# A test sees the records its request made (tests/core/test_deferred.py runs the queue itself).
+ALLIANCE_DEFER_READ_RECORDS = False

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Protocol
 from django.db import connection, models, transaction
 
 from alliance.accounts.models import AuditEvent, User
-from alliance.core import request_context
+from alliance.core import deferred, request_context
 
 _TOKEN = re.compile(r"^[\w.:@/+\-]{0,120}$")
 
@@ -202,6 +202,11 @@ def _insert(template: AuditEvent, rows: list[dict[str, Any]], *, read: bool = Fa
     statement = (
         f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
     )
+    if read and deferred.enabled() and not connection.in_atomic_block:
+        # Written in the next batch, off the request path (alliance.core.deferred says why).
+        for row in values:
+            deferred.write(statement, row)
+        return
     relaxed = read and connection.vendor == "postgresql" and not connection.in_atomic_block
     if len(values) == 1 and not relaxed:
         # One statement commits on its own (or with the caller's transaction).

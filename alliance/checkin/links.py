@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from django.db import connection
 from django.utils import timezone
 
 from alliance.accounts.models import User
 from alliance.care.models import Appointment, ClinicSettings
 from alliance.checkin import lookup, tokens
 from alliance.checkin.models import CheckinLink
+from alliance.core import deferred
 
 # A form opened before the link expired may be sent up to this long afterwards (issue #4: "a submission
 # that arrives just after expiry but began before it is accepted"). Long enough for a slow phone on a
@@ -73,17 +75,28 @@ def resolve(
         if not (began_in_time and now - link.expires_at <= LATE_SUBMISSION_GRACE):
             return Resolved(link, LinkProblem.EXPIRED)
     if mark_opened:
-        record_opening(link, now)
+        record_opening(link, now, soon=True)
     return Resolved(link, None, found.goal_count, found.answered)
 
 
-def record_opening(link: CheckinLink, now: datetime | None = None) -> None:
-    """Note when the link was first opened (once: a later opening changes nothing)."""
-    if link.first_opened_at is None:
-        link.first_opened_at = now or timezone.now()
-        CheckinLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(
-            first_opened_at=link.first_opened_at
+def record_opening(link: CheckinLink, now: datetime | None = None, *, soon: bool = False) -> None:
+    """Note when the link was first opened (once: a later opening changes nothing). `soon`: a page
+    that only reads may leave it to the next batch of deferred writes (alliance.core.deferred)."""
+    if link.first_opened_at is not None:
+        return
+    link.first_opened_at = now or timezone.now()
+    if soon and deferred.enabled() and not connection.in_atomic_block:
+        field = CheckinLink._meta.get_field("first_opened_at")
+        quote = connection.ops.quote_name
+        deferred.write(
+            f"UPDATE {quote(CheckinLink._meta.db_table)} SET {quote(field.column)} = %s "  # noqa: S608
+            f"WHERE {quote('id')} = %s AND {quote(field.column)} IS NULL",
+            [field.get_db_prep_save(link.first_opened_at, connection), link.pk],
         )
+        return
+    CheckinLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(
+        first_opened_at=link.first_opened_at
+    )
 
 
 def revoke(link: CheckinLink) -> None:

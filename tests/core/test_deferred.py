@@ -1,0 +1,82 @@
+"""Records of reads written in batches off the request path (alliance.core.deferred): a landing
+visit's audit event and the link's first opening arrive with the next batch, exactly once; a
+change's own records are never deferred; a failed batch is kept for the next attempt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import DatabaseError
+from django.test import Client as HttpClient
+from django.test import override_settings
+
+from alliance.accounts.models import AuditEvent
+from alliance.checkin.models import CheckinLink
+from alliance.checkin.page_forms import new_started_value
+from alliance.core import deferred
+from tests.checkin.conftest import Visit, checkin
+
+
+@pytest.fixture
+def deferring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(deferred._queue, "autostart", False)
+    deferred.flush()
+    with override_settings(ALLIANCE_DEFER_READ_RECORDS=True):
+        yield
+    deferred.flush()
+
+
+# Without a test's surrounding transaction: inside one, records are written with it, never deferred.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _opened_events() -> int:
+    return AuditEvent.objects.filter(action="checkin.link.opened").count()
+
+
+def test_a_visit_is_recorded_with_the_next_batch_exactly_once(
+    visit: Visit, deferring: None
+) -> None:
+    assert HttpClient().get(visit.url()).status_code == 200
+    assert _opened_events() == 0
+    assert CheckinLink.objects.get(appointment=visit.appointment).first_opened_at is None
+    assert deferred.flush() == 2  # the audit event and the first opening
+    assert _opened_events() == 1
+    assert CheckinLink.objects.get(appointment=visit.appointment).first_opened_at is not None
+    assert deferred.flush() == 0
+
+
+def test_a_submission_is_never_deferred(visit: Visit, deferring: None) -> None:
+    appointment = visit.appointment
+    with time_machine.travel(
+        appointment.scheduled_at + timedelta(minutes=appointment.duration_minutes), tick=False
+    ):
+        data = checkin() | {"started": new_started_value()}
+        HttpClient().post(visit.url("answer", "checkin"), data)
+    # The response's own audit event and the link's first opening committed with the answers.
+    assert AuditEvent.objects.filter(action="care.response.created").count() == 1
+    assert CheckinLink.objects.get(appointment=appointment).first_opened_at is not None
+    assert deferred.flush() == 0
+
+
+def test_a_failed_batch_is_kept_for_the_next_attempt(
+    visit: Visit, deferring: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    HttpClient().get(visit.url())
+
+    class Down:
+        def __enter__(self) -> None:
+            raise DatabaseError("the database is away")
+
+        def __exit__(self, *args: object) -> None:
+            return None
+
+    with monkeypatch.context() as patch:
+        patch.setattr(deferred.transaction, "atomic", lambda: Down())
+        assert deferred.flush() == 0
+    assert _opened_events() == 0
+    assert deferred.flush() == 2
+    assert _opened_events() == 1
