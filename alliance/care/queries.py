@@ -82,15 +82,8 @@ def with_caseload_order(
     episodes: QuerySet[Episode], now: datetime | None = None
 ) -> QuerySet[Episode]:
     """The three figures the caseload is sorted by (see CASELOAD_ORDER)."""
-    now = now or timezone.now()
     return episodes.annotate(
-        next_appointment_at=Subquery(
-            Appointment.objects.filter(
-                episode=OuterRef("pk"), attendance=Attendance.SCHEDULED, scheduled_at__gte=now
-            )
-            .order_by("scheduled_at")
-            .values("scheduled_at")[:1]
-        ),
+        next_appointment_at=_next_appointment(now or timezone.now()),
         open_alerts=Coalesce(
             _count(Alert.objects.filter(episode=OuterRef("pk"), status__in=OPEN_ALERT_STATUSES)),
             Value(0),
@@ -106,13 +99,24 @@ def with_caseload_order(
     )
 
 
+def _next_appointment(now: datetime) -> Subquery:
+    return Subquery(
+        Appointment.objects.filter(
+            episode=OuterRef("pk"), attendance=Attendance.SCHEDULED, scheduled_at__gte=now
+        )
+        .order_by("scheduled_at")
+        .values("scheduled_at")[:1]
+    )
+
+
 def with_newest_open_alert(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
-    """When the episode's newest open alert was raised (the "needs attention" list's last key)."""
+    """The id of the episode's newest open alert (the "needs attention" list's last key: ids grow
+    with time, and an integer needs no conversion, where a date read for 200 episodes did)."""
     return episodes.annotate(
-        newest_open_alert=Subquery(
+        newest_open_alert_id=Subquery(
             Alert.objects.filter(episode=OuterRef("pk"), status__in=OPEN_ALERT_STATUSES)
-            .order_by("-created_at")
-            .values("created_at")[:1]
+            .order_by("-pk")
+            .values("pk")[:1]
         )
     )
 
@@ -262,13 +266,12 @@ class Placed:
     code: str
     open_alerts: int
     top_severity: int | None
-    next_appointment_at: datetime | None
-    newest_open_alert: datetime | None
+    newest_open_alert_id: int | None
 
 
 # Annotated by with_caseload_order and with_newest_open_alert (a tuple, which the stubs' plugin
 # cannot check against annotations made in another function).
-PLACE_FIGURES = ("open_alerts", "top_severity", "next_appointment_at", "newest_open_alert")
+PLACE_FIGURES = ("open_alerts", "top_severity", "newest_open_alert_id")
 
 
 def caseload_order(
@@ -287,9 +290,7 @@ def caseload_order(
 
 
 # What a page's rows read besides the figures caseload_order has already read for every episode.
-ROW_COLUMNS = tuple(
-    c for c in CASELOAD_COLUMNS if c not in ("open_alerts", "top_severity", "next_appointment_at")
-)
+ROW_COLUMNS = tuple(c for c in CASELOAD_COLUMNS if c not in ("open_alerts", "top_severity"))
 
 
 def caseload_rows(episodes: QuerySet[Episode], places: Sequence[Placed]) -> list[dict[str, Any]]:
@@ -299,16 +300,12 @@ def caseload_rows(episodes: QuerySet[Episode], places: Sequence[Placed]) -> list
     rows = {
         row["pk"]: row
         for row in with_row_figures(episodes.filter(pk__in=list(placed)))
+        .annotate(next_appointment_at=_next_appointment(timezone.now()))
         .order_by()
         .values(*ROW_COLUMNS)
     }
     return [
-        rows[place.pk]
-        | {
-            "open_alerts": place.open_alerts,
-            "top_severity": place.top_severity,
-            "next_appointment_at": place.next_appointment_at,
-        }
+        rows[place.pk] | {"open_alerts": place.open_alerts, "top_severity": place.top_severity}
         for place in places
         if place.pk in rows
     ]
@@ -364,7 +361,7 @@ class AttentionGroup:
     top: int
     name: str = ""
     count: int = 0
-    newest: datetime | None = None
+    newest: int = 0  # the id of the newest open alert: ids grow with time
     kinds: dict[str, tuple[int, int]] = field(default_factory=dict)  # kind: (count, top severity)
 
 
@@ -381,7 +378,7 @@ def attention_by_client(alerts: QuerySet[Alert]) -> list[AttentionGroup]:
     open_alerts = alerts.filter(open_alert_filter()).order_by()
     per_episode = list(
         open_alerts.values("episode_id")
-        .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER), newest=Max("created_at"))
+        .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER), newest=Max("pk"))
         .values_list("episode_id", "n", "top", "newest")
     )
     codes = dict(
@@ -391,9 +388,7 @@ def attention_by_client(alerts: QuerySet[Alert]) -> list[AttentionGroup]:
         ).values_list("pk", "client_id", "client__code")
     )
     places = [
-        Placed(pk, *codes[pk], n, top, None, newest)
-        for pk, n, top, newest in per_episode
-        if pk in codes
+        Placed(pk, *codes[pk], n, top, newest) for pk, n, top, newest in per_episode if pk in codes
     ]
     return attention_from(places, open_alerts)
 
@@ -416,10 +411,10 @@ def attention_from(places: Sequence[Placed], alerts: QuerySet[Alert]) -> list[At
         if place.top_severity < group.top:
             group.top, group.episode_id = place.top_severity, place.pk
         group.count += place.open_alerts
-        group.newest = max(filter(None, (group.newest, place.newest_open_alert)), default=None)
+        group.newest = max(group.newest, place.newest_open_alert_id or 0)
     ordered = sorted(
         groups.values(),
-        key=lambda g: (g.top, -g.count, -(g.newest.timestamp() if g.newest else 0), g.code),
+        key=lambda g: (g.top, -g.count, -g.newest, g.code),
     )[:ATTENTION_CLIENTS]
     if not ordered:
         return []
