@@ -48,7 +48,7 @@ from typing import IO, Any
 import pandas as pd
 
 from alliance.measures import UnknownInstrument, get_instrument
-from alliance.measures.outcomes import CsvInputError, normalise_instrument
+from alliance.measures.outcomes import CsvInputError, data_rows, normalise_instrument
 
 REQUIRED_COLUMNS = ("therapist", "client", "session", "outcome", "checkin")
 OPTIONAL_COLUMNS = (
@@ -195,20 +195,7 @@ def read_responses_stream(stream: IO[str], source: str) -> pd.DataFrame:
     outcome_converters: dict[str, Callable[[str], float]] = {}
     has_episode, has_instrument = "episode" in index, "instrument" in index
 
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise CsvInputError(source, reader.line_num, f"unreadable CSV: {exc}") from exc
-        line = reader.line_num
-        if not any(f.strip() for f in fields):
-            continue
-        if len(fields) != len(names):
-            raise CsvInputError(
-                source, line, f"expected {len(names)} fields like the header, found {len(fields)}"
-            )
+    for line, fields in data_rows(reader, source, len(names)):
         cell = {c: fields[i].strip() for c, i in index.items()}
 
         for column in ("therapist", "client"):

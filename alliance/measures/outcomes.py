@@ -24,7 +24,7 @@ Every problem is reported with the file name and line number.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any
@@ -83,6 +83,28 @@ class OutcomeRow:
     attended: bool
 
 
+def data_rows(reader: Any, source: str, width: int) -> Iterator[tuple[int, list[str]]]:
+    """The rows after a CSV's header, each with its line number, blank rows skipped; a row that
+    cannot be read or has another number of fields than the header is refused with where it is.
+    (`reader` is a csv.reader; its type is private to the csv module.)"""
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CsvInputError(source, reader.line_num, f"unreadable CSV: {exc}") from exc
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != width:
+            raise CsvInputError(
+                source,
+                reader.line_num,
+                f"expected {width} fields like the header, found {len(fields)}",
+            )
+        yield reader.line_num, fields
+
+
 def normalise_instrument(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
@@ -117,20 +139,7 @@ def read_rows(
     index = {c: names.index(c) for c in REQUIRED_COLUMNS}
     rows: list[OutcomeRow] = []
     skipped = 0
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise CsvInputError(source, reader.line_num, f"unreadable CSV: {exc}") from exc
-        line = reader.line_num
-        if not any(f.strip() for f in fields):
-            continue
-        if len(fields) != len(names):
-            raise CsvInputError(
-                source, line, f"expected {len(names)} fields like the header, found {len(fields)}"
-            )
+    for line, fields in data_rows(reader, source, len(names)):
         value = {c: fields[i].strip() for c, i in index.items()}
         if not value["episode"]:
             raise CsvInputError(source, line, "episode is empty")
