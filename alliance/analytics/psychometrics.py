@@ -132,8 +132,15 @@ Status = Literal["not_enough_data", "undefined"]
 # Result types
 
 
+class _Result:
+    """Every result below becomes plain JSON the same way."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return fields_dict(self)
+
+
 @dataclass(frozen=True)
-class NotShown:
+class NotShown(_Result):
     """A section without figures, and why."""
 
     reason: str
@@ -141,24 +148,18 @@ class NotShown:
     need: int
     status: Status = "not_enough_data"
 
-    def as_dict(self) -> dict[str, Any]:
-        return fields_dict(self)
-
 
 @dataclass(frozen=True)
-class Sample:
+class Sample(_Result):
     checkins: int  # complete client check-ins used
     clients: int
     episodes: int
     incomplete: int  # client check-ins left out for a missing or out-of-range item
     preliminary: bool  # fewer than ADEQUATE_CLIENTS clients
 
-    def as_dict(self) -> dict[str, Any]:
-        return fields_dict(self)
-
 
 @dataclass(frozen=True)
-class InternalConsistency:
+class InternalConsistency(_Result):
     alpha: Estimate
     omega: Estimate
     checkins: int
@@ -169,12 +170,9 @@ class InternalConsistency:
     interpretation: str
     status: str = "ok"
 
-    def as_dict(self) -> dict[str, Any]:
-        return fields_dict(self)
-
 
 @dataclass(frozen=True)
-class OneFactor:
+class OneFactor(_Result):
     items: tuple[str, ...]
     loadings: Mapping[str, float]  # standardised
     uniquenesses: Mapping[str, float]
@@ -192,12 +190,9 @@ class OneFactor:
     interpretation: str
     status: str = "ok"
 
-    def as_dict(self) -> dict[str, Any]:
-        return fields_dict(self)
-
 
 @dataclass(frozen=True)
-class Stability:
+class Stability(_Result):
     consecutive_r: Estimate  # Pearson r between consecutive check-in totals of one episode
     pairs: int
     pair_clients: int
@@ -207,24 +202,18 @@ class Stability:
     interpretation: str
     status: str = "ok"
 
-    def as_dict(self) -> dict[str, Any]:
-        return fields_dict(self)
-
 
 @dataclass(frozen=True)
-class CeilingShare:
+class CeilingShare(_Result):
     measure: str  # an item, or "total"
     at_ceiling: int
     checkins: int
     share: Estimate
     flagged: bool
 
-    def as_dict(self) -> dict[str, Any]:
-        return fields_dict(self)
-
 
 @dataclass(frozen=True)
-class Ceiling:
+class Ceiling(_Result):
     threshold: float
     shares: tuple[CeilingShare, ...]  # bond, goals, tasks, overall, total
     clients_always_at_ceiling: Rate
@@ -232,12 +221,9 @@ class Ceiling:
     interpretation: str
     status: str = "ok"
 
-    def as_dict(self) -> dict[str, Any]:
-        return fields_dict(self)
-
 
 @dataclass(frozen=True)
-class NextOutcome:
+class NextOutcome(_Result):
     instrument: str
     checkin_coefficient: Estimate  # outcome points per check-in point, given this session's score
     checkin_se: float
@@ -249,12 +235,9 @@ class NextOutcome:
     method: str = "OLS: next ~ check-in + outcome now; cluster-robust SEs by client"
     status: str = "ok"
 
-    def as_dict(self) -> dict[str, Any]:
-        return fields_dict(self)
-
 
 @dataclass(frozen=True)
-class Dropout:
+class Dropout(_Result):
     early_checkins: int
     dropouts: int
     planned: int
@@ -265,9 +248,6 @@ class Dropout:
     auc: Estimate  # P(a dropout's early check-in is lower than a planned ending's), ties ½
     interpretation: str
     status: str = "ok"
-
-    def as_dict(self) -> dict[str, Any]:
-        return fields_dict(self)
 
 
 @dataclass(frozen=True)
