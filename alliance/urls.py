@@ -6,4 +6,6 @@ urlpatterns = [
     path("", include("alliance.care.urls")),
     path("", include("alliance.checkin.urls")),
     path("", include("alliance.operations.urls")),
+    path("insights/export/", include("alliance.insights.export_urls")),
+    path("", include("alliance.insights.urls")),
 ]

@@ -44,6 +44,12 @@ OWNER_ONLY = {r: 404 for r in ROLES} | {"owner": 200, "anonymous": LOGIN}
 
 Builder = Callable[[Clinic], str]
 SUPERVISOR_ONLY = {r: 404 for r in ROLES} | {"supervisor": 200, "anonymous": LOGIN}
+INSIGHTS_TEAM = {r: 404 for r in ROLES} | {
+    "supervisor": 200,
+    "other_supervisor": 200,
+    "administrator": 200,
+    "anonymous": LOGIN,
+}
 
 
 def _supervision_note(c: Clinic) -> SupervisionNote:
@@ -175,6 +181,24 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
         lambda c: reverse("supervision_summary_pdf", args=[c.owner.pk]),
         SUPERVISOR_ONLY,
     ),
+    # Insights exports: every signed-in role gets the form; what it exports depends on the role
+    # (tests/insights/test_export_views.py: own / supervisees' / clinic, identified admin-only).
+    "insights_export": (
+        lambda c: reverse("insights_export"),
+        {r: 200 for r in ROLES} | {"anonymous": LOGIN},
+    ),
+    # Insights (alliance/insights/views.py): aggregates only. The clinic's outcomes for administrators
+    # (whole clinic) and supervisors (supervisees); each clinician's own figures; the relationship
+    # model for everyone signed in (a therapist sees only their own estimate); the check-in's
+    # psychometrics for administrators; alert quality for administrators and supervisors.
+    "insights_outcomes": (lambda c: reverse("insights_outcomes"), INSIGHTS_TEAM),
+    "insights_mine": (lambda c: reverse("insights_mine"), CLINICIANS),
+    "insights_relationship": (
+        lambda c: reverse("insights_relationship"),
+        {r: 200 for r in ROLES} | {"anonymous": LOGIN},
+    ),
+    "insights_checkin": (lambda c: reverse("insights_checkin"), ADMIN_ONLY),
+    "insights_alerts": (lambda c: reverse("insights_alerts"), INSIGHTS_TEAM),
 }
 
 # POST-only URLs: checked with a POST (GET answers 405 to everyone signed in).

@@ -91,13 +91,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.csv",
         help="also write the per-response CSV (de-identified) of the same data (database only)",
     )
+    # Exports (issue 11, point 6; alliance/insights/export_views.py has the same rules).
+    parser.add_argument(
+        "--format",
+        choices=("json", "csv-episodes", "csv-responses", "fhir", "pdf"),
+        default="json",
+        help="what to write: the JSON report (default) or an export (database only; needs --output)",
+    )
+    parser.add_argument(
+        "--dates",
+        choices=("relative", "shifted"),
+        default="relative",
+        help="de-identified exports: day offsets (default) or dates shifted per client",
+    )
+    parser.add_argument(
+        "--identified",
+        action="store_true",
+        help="client codes, therapist emails and real dates in the export (audited)",
+    )
 
 
 def check_options(options: dict[str, Any]) -> None:
     start, end = options.get("start"), options.get("end")
     if start is not None and end is not None and start > end:
         raise ReportInputError(f"--from {start} is after --to {end}")
+    if options.get("format", "json") != "json" and not options.get("output"):
+        raise ReportInputError(f"--format {options['format']} needs --output FILE")
+    if options.get("identified") and options.get("format", "json") == "json":
+        raise ReportInputError("--identified applies to an export: give --format")
     if options.get("responses"):
+        if options.get("format", "json") != "json":
+            raise ReportInputError(
+                "--format exports read the database; they cannot use --responses"
+            )
         refused = [
             flag
             for flag, key in (("--from", "start"), ("--to", "end"))

@@ -18,16 +18,16 @@ def test_the_link_and_its_appointment_episode_and_client_match_the_orm(visit: Vi
     found = lookup.find(tokens.digest(visit.token))
     assert found is not None
     link = found.link
-    expected = CheckinLink.objects.select_related("appointment__episode__client").get(
-        pk=link.pk
-    )
+    expected = CheckinLink.objects.select_related("appointment__episode__client").get(pk=link.pk)
     assert link.expires_at == expected.expires_at and timezone.is_aware(link.expires_at)
     appointment, episode = link.appointment, link.appointment.episode
     assert appointment.scheduled_at == expected.appointment.scheduled_at
     assert appointment.duration_minutes == expected.appointment.duration_minutes
     assert appointment.is_final is expected.appointment.is_final
     assert episode.outcome_instruments == expected.appointment.episode.outcome_instruments
-    assert episode.client.preferred_language == expected.appointment.episode.client.preferred_language
+    assert (
+        episode.client.preferred_language == expected.appointment.episode.client.preferred_language
+    )
     assert found.goal_count == expected.appointment.episode.goals.count()
     assert found.answered == frozenset()
 
