@@ -11,7 +11,7 @@ Top-level keys (docs/insights.md, "From the command line"):
     format, source, period, as_of, therapist, outcome_instrument, ids
     outcomes        alliance.analytics.outcomes (rates with numerators, denominators, intervals)
     model           alliance.analytics.model: fixed_effects {Intercept, a_within, a_between,
-                    log_session: {estimate, se, low, high, se_conditional}}, variance_components
+                    log_session: {estimate, se, low, high, se_joint}}, variance_components
                     {therapist, client, residual}, ..., and `lagged` (the temporal direction)
     therapists      alliance.analytics.therapist: shrunk estimates with intervals, `unstable`
     psychometrics   alliance.analytics.psychometrics (the check-in tests itself)

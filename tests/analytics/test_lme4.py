@@ -1,6 +1,6 @@
 """The relationship model against R's lme4 (issue 11, point 8): an independent implementation of
 REML for the same model, agreeing to 1e-3 on fixed effects, standard errors (lme4's convention,
-`se_conditional`), variance components, the REML criterion and the therapists' empirical-Bayes
+`se`), variance components, the REML criterion and the therapists' empirical-Bayes
 intercepts.
 
 Needs Rscript with lme4 (Debian: `apt-get install -y --no-install-recommends r-cran-lme4`); skips
@@ -100,12 +100,12 @@ def test_relationship_model_agrees_with_lme4(tmp_path: Path) -> None:
         estimate, se = fixed[lme4_names.get(term, term)]
         fe = model.fixed_effects[term]
         assert fe.estimate == pytest.approx(estimate, abs=TOLERANCE), term
-        # lme4's vcov is sigma_hat^2(X'V^-1X)^-1: our se_conditional is the same quantity.
-        assert fe.se_conditional == pytest.approx(se, abs=TOLERANCE, rel=1e-4), term
-        # The reported se follows statsmodels (joint observed information; see model.py). On
-        # this data set the two conventions differ by 0.006 for the intercept (SE 1.07), so
-        # they are held to 1% of each other, not to 1e-3.
-        assert fe.se == pytest.approx(se, rel=0.01), term
+        # lme4's vcov is sigma_hat^2(X'V^-1X)^-1: our se is the same quantity.
+        assert fe.se == pytest.approx(se, abs=TOLERANCE, rel=1e-4), term
+        # se_joint follows statsmodels (joint observed information; see model.py). On this data
+        # set the two conventions differ by 0.006 for the intercept (SE 1.07), so they are held to
+        # 1% of each other, not to 1e-3.
+        assert fe.se_joint == pytest.approx(se, rel=0.01), term
     vc = model.variance_components
     assert vc["therapist"] == pytest.approx(variance["therapist"], abs=TOLERANCE)
     assert vc["client"] == pytest.approx(variance["therapist:client"], abs=TOLERANCE)

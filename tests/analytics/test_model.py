@@ -43,7 +43,8 @@ def _estimates(m: RelationshipModel) -> np.ndarray:
 
 
 def _ses(m: RelationshipModel) -> np.ndarray:
-    return np.array([m.fixed_effects[t].se for t in TERMS])
+    # statsmodels' convention (see model.py): compared with statsmodels' own bse.
+    return np.array([m.fixed_effects[t].se_joint for t in TERMS])
 
 
 def _vc(m: RelationshipModel) -> np.ndarray:
@@ -161,7 +162,7 @@ def test_conditional_se_is_the_gls_covariance_at_the_fitted_variances() -> None:
     )
     cov = np.linalg.inv(X.T @ np.linalg.solve(V, X))
     np.testing.assert_allclose(
-        [m.fixed_effects[t].se_conditional for t in TERMS], np.sqrt(np.diag(cov)), rtol=1e-8
+        [m.fixed_effects[t].se for t in TERMS], np.sqrt(np.diag(cov)), rtol=1e-8
     )
 
 
@@ -344,7 +345,7 @@ def test_output_is_json_with_exactly_the_model_terms() -> None:
         "se",
         "low",
         "high",
-        "se_conditional",
+        "se_joint",
     }
     assert set(data["variance_components"]) == {"therapist", "client", "residual"}
     assert data["lagged"]["predictor"] == "previous_checkin"
