@@ -241,12 +241,15 @@ def clinic_overview(request: HttpRequest) -> HttpResponse:
     end_reasons = dict(
         ended.values_list("end_reason").annotate(n=Count("pk")).values_list("end_reason", "n")
     )
+    # Clinicians with a caseload: a supervisor who sees no clients of their own is not a therapist
+    # with 0 and 0 (issue 11).
     therapists = (
         User.objects.filter(role__in=(Role.THERAPIST, Role.SUPERVISOR))
         .annotate(
             active=Count("episodes", filter=Q(episodes__status="active")),
             ended=Count("episodes", filter=Q(episodes__status="ended")),
         )
+        .filter(Q(active__gt=0) | Q(ended__gt=0))
         .order_by("last_name")
     )
     context: dict[str, Any] = {
