@@ -40,7 +40,6 @@ import csv
 import io
 import math
 from collections.abc import Callable
-from datetime import date, datetime
 from functools import cache, partial
 from pathlib import Path
 from typing import IO, Any
@@ -48,7 +47,7 @@ from typing import IO, Any
 import pandas as pd
 
 from alliance.measures import UnknownInstrument, get_instrument
-from alliance.measures.outcomes import CsvInputError, data_rows, normalise_instrument
+from alliance.measures.outcomes import CsvInputError, data_rows, iso_date, normalise_instrument
 
 REQUIRED_COLUMNS = ("therapist", "client", "session", "outcome", "checkin")
 OPTIONAL_COLUMNS = (
@@ -135,17 +134,6 @@ def _flag(text: str) -> bool:
     raise ValueError(f"{text!r} must be 1 or 0 (did the client attend this session?)")
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text).date()
-    except ValueError:
-        raise ValueError(f"{text!r} is not an ISO date like 2024-03-01") from None
-
-
 def _header(reader: Any, source: str) -> list[str]:
     try:
         header = next(reader)
@@ -186,7 +174,7 @@ def read_responses_stream(stream: IO[str], source: str) -> pd.DataFrame:
             math.nan,
         ),
         "attended": (_flag, None),
-        "date": (_date, None),
+        "date": (iso_date, None),
     }
     for dimension in CHECKIN_DIMENSIONS:
         low, high = _dimension_range(dimension)

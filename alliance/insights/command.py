@@ -32,8 +32,10 @@ import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
-from datetime import date, datetime
+from datetime import date
 from typing import IO, Any, NoReturn, Protocol
+
+from alliance.measures.outcomes import iso_date as parse_iso_date
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -59,11 +61,7 @@ class _Parser(argparse.ArgumentParser):
 def iso_date(text: str) -> date:
     """argparse type: an ISO date like 2025-01-31 (a date-time counts on its date)."""
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text).date()
+        return parse_iso_date(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-01-31") from None
 

@@ -109,11 +109,17 @@ def normalise_instrument(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-def _parse_date(text: str) -> date:
+def iso_date(text: str) -> date:
+    """An ISO date like 2024-03-01 (a date-time counts on its date); ValueError says what was wrong.
+    The one date reader of the CSV importers and the report command."""
     try:
         return date.fromisoformat(text)
     except ValueError:
+        pass
+    try:
         return datetime.fromisoformat(text).date()
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO date like 2024-03-01") from None
 
 
 def read_rows(
@@ -156,7 +162,7 @@ def read_rows(
                 "(use --ignore-other-instruments to skip such rows)",
             )
         try:
-            when = _parse_date(value["date"])
+            when = iso_date(value["date"])
         except ValueError:
             raise CsvInputError(
                 source, line, f"date {value['date']!r} is not an ISO date like 2024-03-01"
