@@ -280,7 +280,11 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- Internationalisation --------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Two catalogs so that template text and Python text can be extracted and translated separately:
+# `makemessages` puts each file's strings in the first locale path whose parent directory holds it,
+# so templates go to templates/locale and everything else (forms, views, emails, PDFs) to locale/.
+# Both are compiled (Babel, see docs/translating.md) and shipped; at run time Django merges them.
+LOCALE_PATHS = [BASE_DIR / "templates" / "locale", BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("ALLIANCE_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
