@@ -3,7 +3,7 @@ the size of the caseload (every per-episode figure is a correlated subquery in o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from alliance.care.models import (
     Respondent,
     Response,
 )
+from alliance.core.prepared import Arg, PreparedQuery
 
 OPEN_ALERT_STATUSES = (
     AlertStatus.OPEN,
@@ -167,7 +168,14 @@ class CaseloadFilter:
     # Only episodes that are ending soon (see ENDING_SOON_BOOKED).
     ending_soon: bool = False
 
-    def apply(self, episodes: QuerySet[Episode], now: datetime | None = None) -> QuerySet[Episode]:
+    def apply(
+        self,
+        episodes: QuerySet[Episode],
+        now: datetime | None = None,
+        *,
+        week: datetime | None = None,
+    ) -> QuerySet[Episode]:
+        """``week`` is week_start(now) (a prepared query passes it as a value of its own)."""
         now = now or timezone.now()
         if self.status in ("active", "ended"):
             episodes = episodes.filter(status=self.status)
@@ -181,7 +189,7 @@ class CaseloadFilter:
                     Response.objects.filter(
                         episode=OuterRef("pk"),
                         respondent=Respondent.CLIENT,
-                        submitted_at__gte=week_start(now),
+                        submitted_at__gte=week or week_start(now),
                     )
                 )
             )
@@ -393,9 +401,9 @@ def attention_by_client(alerts: QuerySet[Alert]) -> list[AttentionGroup]:
     return attention_from(places, open_alerts)
 
 
-def attention_from(places: Sequence[Placed], alerts: QuerySet[Alert]) -> list[AttentionGroup]:
-    """The "needs attention" list from the episodes' places: the clients ranked, the first
-    ATTENTION_CLIENTS kept, then their open alerts (from `alerts`) counted per kind, and their names."""
+def rank_attention(places: Sequence[Placed]) -> list[AttentionGroup]:
+    """The clients of these episodes with open alerts, most urgent first (then the most alerts, then
+    the newest), the first ATTENTION_CLIENTS only; their kinds and names are still to be added."""
     groups: dict[int, AttentionGroup] = {}
     for place in places:
         if not place.open_alerts or place.top_severity is None:
@@ -412,25 +420,145 @@ def attention_from(places: Sequence[Placed], alerts: QuerySet[Alert]) -> list[At
             group.top, group.episode_id = place.top_severity, place.pk
         group.count += place.open_alerts
         group.newest = max(group.newest, place.newest_open_alert_id or 0)
-    ordered = sorted(
+    return sorted(
         groups.values(),
         key=lambda g: (g.top, -g.count, -g.newest, g.code),
     )[:ATTENTION_CLIENTS]
-    if not ordered:
-        return []
-    shown = {group.client_id: group for group in ordered}
-    client_of = {place.pk: place.client_id for place in places if place.client_id in shown}
-    kinds = (
-        alerts.filter(open_alert_filter(), episode_id__in=list(client_of))
+
+
+def _episodes_of(places: Sequence[Placed], shown: Sequence[AttentionGroup]) -> dict[int, int]:
+    """Episode id -> client id, for the episodes of the clients the list shows."""
+    clients = {group.client_id for group in shown}
+    return {place.pk: place.client_id for place in places if place.client_id in clients}
+
+
+def _add_kinds(
+    shown: Sequence[AttentionGroup],
+    client_of: Mapping[int, int],
+    kinds: Iterable[Sequence[Any]],
+    names: Iterable[Sequence[Any]],
+) -> None:
+    """Per-kind counts (rows of episode id, kind, count, top severity) and names (client id, name)."""
+    by_client = {group.client_id: group for group in shown}
+    for episode_id, kind, n, top in kinds:
+        group = by_client[client_of[episode_id]]
+        count, best = group.kinds.get(kind, (0, top))
+        group.kinds[kind] = (count + n, min(best, top))
+    for pk, name in names:
+        by_client[pk].name = name
+
+
+def _open_kinds(alerts: QuerySet[Alert], episode_ids: Sequence[int]) -> QuerySet[Alert, Any]:
+    return (
+        alerts.filter(open_alert_filter(), episode_id__in=list(episode_ids))
         .order_by()
         .values("episode_id", "kind")
         .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER))
         .values_list("episode_id", "kind", "n", "top")
     )
-    for episode_id, kind, n, top in kinds:
-        group = shown[client_of[episode_id]]
-        count, best = group.kinds.get(kind, (0, top))
-        group.kinds[kind] = (count + n, min(best, top))
-    for pk, name in Client.objects.filter(pk__in=list(shown)).values_list("pk", "name"):
-        shown[pk].name = name
+
+
+def attention_from(places: Sequence[Placed], alerts: QuerySet[Alert]) -> list[AttentionGroup]:
+    """The "needs attention" list from the episodes' places: the clients ranked, the first
+    ATTENTION_CLIENTS kept, then their open alerts (from `alerts`) counted per kind, and their names."""
+    ordered = rank_attention(places)
+    if not ordered:
+        return []
+    client_of = _episodes_of(places, ordered)
+    names = Client.objects.filter(pk__in=[g.client_id for g in ordered]).values_list("pk", "name")
+    _add_kinds(ordered, client_of, _open_kinds(alerts, list(client_of)), names)
+    return ordered
+
+
+# --- The therapist's own caseload, with SQL compiled once per process ------------------------------
+# The caseload page runs the same three or four statements on every visit; building them in the ORM
+# cost more than running them (alliance/core/prepared.py says how they are prepared). Each builder is
+# the ordinary queryset, scoped to `therapist_id`: for a clinician that is exactly
+# access.episodes_visible_to(user).filter(therapist=user) (tests/care/test_prepared_caseload.py
+# compares the two for the owner, a colleague and a supervisor).
+
+
+def _own(therapist_id: int) -> QuerySet[Episode]:
+    return Episode.objects.filter(therapist_id=therapist_id)
+
+
+def _order_queryset(
+    filters: CaseloadFilter, *, therapist: int, now: datetime, week: datetime
+) -> QuerySet[Episode, Any]:
+    ordered = with_newest_open_alert(
+        with_caseload_order(filters.apply(_own(therapist), now, week=week), now)
+    ).order_by(*CASELOAD_ORDER)
+    return ordered.values_list("pk", "client_id", "client__code", *PLACE_FIGURES)
+
+
+def _rows_queryset(
+    size: int, *, therapist: int, now: datetime, ids: tuple[int, ...]
+) -> QuerySet[Episode, Any]:
+    return (
+        with_row_figures(_own(therapist).filter(pk__in=ids))
+        .annotate(next_appointment_at=_next_appointment(now))
+        .order_by()
+        .values(*ROW_COLUMNS)
+    )
+
+
+def _kinds_queryset(size: int, *, therapist: int, ids: tuple[int, ...]) -> QuerySet[Alert, Any]:
+    return _open_kinds(Alert.objects.filter(episode__therapist_id=therapist), ids)
+
+
+def _names_queryset(size: int, *, therapist: int, ids: tuple[int, ...]) -> QuerySet[Client, Any]:
+    return (
+        Client.objects.filter(pk__in=ids, episodes__therapist_id=therapist)
+        .distinct()
+        .order_by()
+        .values_list("pk", "name")
+    )
+
+
+_ORDER = PreparedQuery(_order_queryset)
+_ROWS = PreparedQuery(_rows_queryset)
+_KINDS = PreparedQuery(_kinds_queryset)
+_NAMES = PreparedQuery(_names_queryset)
+
+
+def own_caseload_order(
+    therapist_id: int, filters: CaseloadFilter | None = None, now: datetime | None = None
+) -> list[Placed]:
+    """caseload_order() of the therapist's own episodes."""
+    now = now or timezone.now()
+    rows = _ORDER.rows(
+        filters or CaseloadFilter(), therapist=therapist_id, now=now, week=week_start(now)
+    )
+    return [Placed(*row) for row in rows]
+
+
+def own_caseload_rows(
+    therapist_id: int, places: Sequence[Placed], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """caseload_rows() of the therapist's own episodes."""
+    if not places:
+        return []
+    ids = tuple(place.pk for place in places)
+    args: dict[str, Arg] = {"therapist": therapist_id, "now": now or timezone.now(), "ids": ids}
+    names = _ROWS.names(len(ids), **args)
+    found = (dict(zip(names, row, strict=True)) for row in _ROWS.rows(len(ids), **args))
+    rows = {row["pk"]: row for row in found}
+    return [
+        rows[place.pk] | {"open_alerts": place.open_alerts, "top_severity": place.top_severity}
+        for place in places
+        if place.pk in rows
+    ]
+
+
+def own_attention(therapist_id: int, places: Sequence[Placed]) -> list[AttentionGroup]:
+    """attention_from() for the therapist's own episodes."""
+    ordered = rank_attention(places)
+    if not ordered:
+        return []
+    client_of = _episodes_of(places, ordered)
+    episode_ids = tuple(client_of)
+    client_ids = tuple(group.client_id for group in ordered)
+    kinds = _KINDS.rows(len(episode_ids), therapist=therapist_id, ids=episode_ids)
+    names = _NAMES.rows(len(client_ids), therapist=therapist_id, ids=client_ids)
+    _add_kinds(ordered, client_of, kinds, names)
     return ordered

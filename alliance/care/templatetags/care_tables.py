@@ -13,7 +13,7 @@ from html import escape as html_escape
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from alliance.care.models import AlertSeverity
 from alliance.care.presenters import AttentionRow, CaseloadRow, SessionRow
@@ -38,12 +38,6 @@ def severity_badge(severity: str) -> SafeString:
     return format_html('<span class="sev sev-{}">{}</span>', severity, label)
 
 
-def _alerts_cell(row: CaseloadRow) -> SafeString:
-    if not row.open_alerts:
-        return format_html("{}", "none")
-    return format_html("{} {} open", severity_badge(row.top_severity), row.open_alerts)
-
-
 @register.simple_tag(name="severity_badge")
 def severity_badge_tag(severity: str) -> SafeString:
     return severity_badge(severity)
@@ -55,6 +49,12 @@ def once_field() -> SafeString:
     return format_html('<input type="hidden" name="submission_id" value="{}">', uuid.uuid4())
 
 
+def _badges() -> dict[str, str]:
+    # The severity badges in the active language, made once per table rather than once per row (each
+    # label is a lazy translation; resolving one costs more than the rest of the row's formatting).
+    return {severity: str(severity_badge(severity)) for severity in _SEVERITY_LABELS}
+
+
 @register.simple_tag
 def caseload_rows(rows: Sequence[CaseloadRow]) -> SafeString:
     # Every value is text the app made (codes, names, dates, numbers); each is escaped once here, with
@@ -62,16 +62,25 @@ def caseload_rows(rows: Sequence[CaseloadRow]) -> SafeString:
     def e(value: object) -> str:
         return html_escape(str(value))
 
-    return mark_safe(  # noqa: S308 (every value above is escaped)
+    badges = _badges()
+    since, none_booked, no_alerts = gettext("since"), gettext("none booked"), gettext("none")
+
+    def alerts(row: CaseloadRow) -> str:
+        if not row.open_alerts:
+            return no_alerts
+        count = ngettext("%(n)d open", "%(n)d open", row.open_alerts) % {"n": row.open_alerts}
+        return f"{badges.get(row.top_severity, '')} {e(count)}"
+
+    return mark_safe(  # noqa: S308 (every value above is escaped; badges are built by format_html)
         "\n".join(
             f'<tr><th scope="row"><a href="{e(row.url)}"><span class="code">{e(row.code)}</span> '
             f"{e(row.name)}</a></th>"
             f'<td><span class="pill{" pill-active" if row.active else ""}">{e(row.status_label)}'
-            f"</span><br><small>since {e(row.since)}</small></td>"
-            f"<td>{e(row.next_appointment or 'none booked')}</td>"
+            f"</span><br><small>{e(since)} {e(row.since)}</small></td>"
+            f"<td>{e(row.next_appointment or none_booked)}</td>"
             f'<td class="num">{e(row.sessions)}</td><td class="num">{e(row.phq9 or _DASH)}</td>'
             f'<td class="num">{e(row.gad7 or _DASH)}</td><td class="num">{e(row.checkin or _DASH)}</td>'
-            f"<td>{_alerts_cell(row)}</td></tr>"
+            f"<td>{alerts(row)}</td></tr>"
             for row in rows
         )
     )
@@ -81,23 +90,21 @@ def caseload_rows(rows: Sequence[CaseloadRow]) -> SafeString:
 def attention_items(people: Sequence[AttentionRow]) -> SafeString:
     """The "needs attention" list's items (up to 30 on every caseload view; as a template loop they
     were two fifths of the page's rendering)."""
-    return format_html_join(
-        "\n",
-        '<li class="attention-item alert-{}">{} <a href="{}"><span class="code">{}</span> {}</a> '
-        '<span class="attention-kinds">{}</span> <span class="muted small">{}</span></li>',
-        (
-            (
-                person.severity,
-                severity_badge(person.severity),
-                person.url,
-                person.code,
-                person.name,
-                " · ".join(person.kinds),
-                ngettext("%(n)d open alert", "%(n)d open alerts", person.count)
-                % {"n": person.count},
-            )
+
+    def e(value: object) -> str:
+        return html_escape(str(value))
+
+    badges = _badges()
+    return mark_safe(  # noqa: S308 (every value is escaped; badges are built by format_html)
+        "\n".join(
+            f'<li class="attention-item alert-{e(person.severity)}">{badges.get(person.severity, "")} '
+            f'<a href="{e(person.url)}"><span class="code">{e(person.code)}</span> {e(person.name)}</a> '
+            f'<span class="attention-kinds">{e(" · ".join(person.kinds))}</span> '
+            f'<span class="muted small">'
+            f"{e(ngettext('%(n)d open alert', '%(n)d open alerts', person.count) % {'n': person.count})}"
+            f"</span></li>"
             for person in people
-        ),
+        )
     )
 
 
