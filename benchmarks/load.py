@@ -442,6 +442,14 @@ def run_database(database: str, args: argparse.Namespace) -> dict[str, Any]:
                     "cookie": info["session_cookie"],
                 },
             ]
+            wanted = [name for name in args.order.split(",") if name]
+            scenarios = [
+                scenarios[0],
+                *sorted(
+                    (s for s in scenarios[1:] if s["name"] in wanted),
+                    key=lambda s: wanted.index(s["name"]),
+                ),
+            ]
             for scenario in scenarios:
                 reference = None
                 if scenario["name"] != "bare":
@@ -474,11 +482,18 @@ def run_database(database: str, args: argparse.Namespace) -> dict[str, Any]:
                     work=data_dir,
                 )
                 measured["reference_rps"] = reference or measured["rps"]
+                wal = data_dir / "alliance.sqlite3-wal"
+                if label == "SQLite" and wal.exists():
+                    # A write-ahead log that keeps growing slows every read (see benchmarks/README.md).
+                    measured["wal_bytes"] = wal.stat().st_size
                 results.setdefault(scenario["name"], []).append(measured)
             time.sleep(1)  # requests still in flight when wrk stopped finish
-            integrity.append(
-                _check_submission(env, data_dir, submission, results["submission"][-1])
-            )
+            if "submission" in results:
+                integrity.append(
+                    _check_submission(env, data_dir, submission, results["submission"][-1])
+                )
+            else:
+                integrity.append({"not measured": True})
             _print_run(label, run, results, integrity[-1])
     return {"database": label, "results": results, "integrity": integrity}
 
@@ -536,6 +551,7 @@ def _print_run(
         print(
             f"   {name:<12} {'':>4} {m['rps']:>8.0f} {m['rps'] / m['reference_rps']:>7.1%} {m['p50_us'] / 1000:>7.1f} "
             f"{m['p95_us'] / 1000:>7.1f} {m['p99_us'] / 1000:>7.1f} {m['errors']:>6}"
+            + (f"   WAL after: {m['wal_bytes'] / 1e6:.1f} MB" if "wal_bytes" in m else "")
         )
     print("   submission: " + ", ".join(f"{k} {v}" for k, v in integrity.items()), flush=True)
 
@@ -570,15 +586,30 @@ def summarise(outcome: dict[str, Any], args: argparse.Namespace) -> dict[str, An
             f"{_median_range(row['p50_ms'], '.1f'):>20} {_median_range(row['p95_ms'], '.1f'):>20} "
             f"{_median_range(row['p99_ms'], '.1f'):>20} {row['errors']}"
         )
+
+    def median_of(name: str, key: str) -> float | None:
+        return statistics.median(summary[name][key]) if name in summary else None
+
+    landing, submission = median_of("landing", "ratio"), median_of("submission", "ratio")
+    caseload = median_of("caseload", "p95_ms")
     checks = {
-        "landing >= 40% of bare": statistics.median(summary["landing"]["ratio"]) >= 0.40,
-        "submission >= 20% of bare": statistics.median(summary["submission"]["ratio"]) >= 0.20,
-        "caseload p95 < 150 ms": statistics.median(summary["caseload"]["p95_ms"]) < 150,
+        "landing >= 40% of bare": landing is not None and landing >= 0.40,
+        "submission >= 20% of bare": submission is not None and submission >= 0.20,
+        "caseload p95 < 150 ms": caseload is not None and caseload < 150,
         "no errors": all(row["errors"] == 0 for row in summary.values()),
         "no lost or duplicated responses": all(
-            i["lost"] == 0 and i["duplicated"] == 0 and i["stored_for_unsent_links"] == 0
+            i.get("lost", 0) == 0
+            and i.get("duplicated", 0) == 0
+            and i.get("stored_for_unsent_links", 0) == 0
             for i in outcome["integrity"]
         ),
+    }
+    # A page left out with --order is neither met nor missed.
+    checks = {
+        check: ok
+        for check, ok in checks.items()
+        if not any(page in check for page in ("landing", "submission", "caseload"))
+        or next(page for page in ("landing", "submission", "caseload") if page in check) in summary
     }
     for check, ok in checks.items():
         print(f"   {'met ' if ok else 'MISSED'}  {check}")
@@ -616,6 +647,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--landing-links", type=int, default=2000)
     parser.add_argument("--submission-links", type=int, default=8000, help="per run")
+    parser.add_argument(
+        "--order",
+        default="landing,submission,sign-in,caseload",
+        help="the pages measured, in this order (comma-separated; the bare view always comes first)",
+    )
     parser.add_argument("--json", type=Path)
     return parser.parse_args(argv)
 
