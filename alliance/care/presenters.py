@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.translation import pgettext
 
 from alliance.care.models import (
     AlertKind,
@@ -24,6 +23,7 @@ from alliance.care.models import (
     Response,
 )
 from alliance.care.queries import AttentionGroup
+from alliance.core import dates
 
 _CODE = "C-CODE"
 # In the order of alliance.care.queries.SEVERITY_ORDER (0 is the most severe).
@@ -54,26 +54,12 @@ def _change(first: float | None, last: float | None) -> str:
     return f"{first:.0f} → {last:.0f}" if first is not None else f"{last:.0f}"
 
 
-def _day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
-
-
-def _when(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    local = timezone.localtime(value)
-    return f"{local:%a} {local.day} {local:%b, %H:%M}"
-
-
-def _dated(value: datetime) -> str:
-    """With the year, for histories that span years: Tue 6 Oct 2026, 19:05."""
-    local = timezone.localtime(value)
-    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
-
-
 def caseload_rows(episodes: Sequence[Mapping[str, Any]]) -> list[CaseloadRow]:
     """Rows from alliance.care.queries.caseload (dicts)."""
-    reasons = dict(EndReason.choices)
+    # Labels and month names resolved once for the whole table (they are lazy translations).
+    reasons = {value: str(label) for value, label in EndReason.choices}
+    active_label, ended_label = pgettext("episode", "Active"), pgettext("episode", "Ended")
+    calendar = dates.names()
     # One reverse() for the whole table: client codes are URL-safe ([A-Z0-9-]).
     url_pattern = reverse("client_detail", args=[_CODE])
     rows = []
@@ -86,11 +72,11 @@ def caseload_rows(episodes: Sequence[Mapping[str, Any]]) -> list[CaseloadRow]:
                 name=e["client__name"],
                 url=url_pattern.replace(_CODE, code),
                 active=active,
-                status_label="Active"
+                status_label=active_label
                 if active
-                else f"Ended · {reasons.get(e['end_reason'], '')}".rstrip(" ·"),
-                since=_day(e["started_on"]),
-                next_appointment=_when(e["next_appointment_at"]),
+                else f"{ended_label} · {reasons.get(e['end_reason'], '')}".rstrip(" ·"),
+                since=dates.day(e["started_on"], calendar),
+                next_appointment=dates.when(e["next_appointment_at"], calendar),
                 sessions=e["sessions_attended"],
                 phq9=_change(e["first_phq9"], e["last_phq9"]),
                 gad7=_change(e["first_gad7"], e["last_gad7"]),
@@ -121,8 +107,9 @@ class AttentionRow:
 def attention_rows(
     groups: Sequence[AttentionGroup], names: Mapping[int, str]
 ) -> list[AttentionRow]:
-    severity_labels = dict(AlertSeverity.choices)
-    kind_labels = dict(AlertKind.choices)
+    # Labels are lazy translations: resolved once per list here, not once per row.
+    severity_labels = {value: str(label) for value, label in AlertSeverity.choices}
+    kind_labels = {value: str(label) for value, label in AlertKind.choices}
     url_pattern = reverse("client_detail", args=[_CODE])
     rows = []
     for group in groups:
@@ -134,9 +121,9 @@ def attention_rows(
                 name=names.get(group.client_id, ""),
                 url=url_pattern.replace(_CODE, group.code) + f"#alerts-{group.episode_id}",
                 severity=severity,
-                severity_label=str(severity_labels[severity]),
+                severity_label=severity_labels[severity],
                 kinds=[
-                    str(kind_labels.get(kind, kind)) + (f" ({count})" if count > 1 else "")
+                    kind_labels.get(kind, kind) + (f" ({count})" if count > 1 else "")
                     for kind, (count, _top) in kinds
                 ],
                 count=group.count,
@@ -167,7 +154,8 @@ def _total(value: float | None, places: int) -> str:
 
 def session_rows(episode: Episode) -> list[SessionRow]:
     """One row per appointment with the totals of what was answered for it (prefetched)."""
-    labels = dict(Attendance.choices)
+    labels = {value: str(label) for value, label in Attendance.choices}
+    calendar = dates.names()
     url_pattern = reverse("appointment_detail", args=[0])
     rows = []
     for appointment in episode.appointments.all():
@@ -182,7 +170,7 @@ def session_rows(episode: Episode) -> list[SessionRow]:
             SessionRow(
                 number=appointment.session_number,
                 url=url_pattern.replace("/0/", f"/{appointment.pk}/"),
-                when=_dated(appointment.scheduled_at),
+                when=dates.dated(appointment.scheduled_at, calendar),
                 attendance=appointment.attendance,
                 attendance_label=labels.get(appointment.attendance, appointment.attendance),
                 phq9=_total(values.get("phq9"), 0),
