@@ -65,11 +65,15 @@ def caseload_rows(rows: Sequence[CaseloadRow]) -> SafeString:
     badges = _badges()
     since, none_booked, no_alerts = gettext("since"), gettext("none booked"), gettext("none")
 
+    counts: dict[int, str] = {}  # "3 open" in the active language, once per count
+
     def alerts(row: CaseloadRow) -> str:
-        if not row.open_alerts:
+        n = row.open_alerts
+        if not n:
             return no_alerts
-        count = ngettext("%(n)d open", "%(n)d open", row.open_alerts) % {"n": row.open_alerts}
-        return f"{badges.get(row.top_severity, '')} {e(count)}"
+        if n not in counts:
+            counts[n] = e(ngettext("%(n)d open", "%(n)d open", n) % {"n": n})
+        return f"{badges.get(row.top_severity, '')} {counts[n]}"
 
     return mark_safe(  # noqa: S308 (every value above is escaped; badges are built by format_html)
         "\n".join(
@@ -78,7 +82,7 @@ def caseload_rows(rows: Sequence[CaseloadRow]) -> SafeString:
             f'<td><span class="pill{" pill-active" if row.active else ""}">{e(row.status_label)}'
             f"</span><br><small>{e(since)} {e(row.since)}</small></td>"
             f"<td>{e(row.next_appointment or none_booked)}</td>"
-            f'<td class="num">{e(row.sessions)}</td><td class="num">{e(row.phq9 or _DASH)}</td>'
+            f'<td class="num">{row.sessions:d}</td><td class="num">{e(row.phq9 or _DASH)}</td>'
             f'<td class="num">{e(row.gad7 or _DASH)}</td><td class="num">{e(row.checkin or _DASH)}</td>'
             f"<td>{alerts(row)}</td></tr>"
             for row in rows
