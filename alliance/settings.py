@@ -129,6 +129,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend with writers queued in the process (alliance/core/sqlite/base.py says why).
+    DATABASES["default"]["ENGINE"] = "alliance.core.sqlite"
+    # Tests use an in-memory database, as Django does for SQLite; said explicitly because tools that
+    # recognise SQLite by the ENGINE string (pytest-django's per-worker names) no longer can.
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     # Persistent connections: each worker keeps its SQLite connection, and with it a warm page cache.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": (

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+from django.db import connection
 
 pytestmark = pytest.mark.skipif(
-    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3",
+    connection.vendor != "sqlite",
     reason="the demo's embedded SQLite file is what this test inspects",
 )
 

@@ -80,7 +80,7 @@ class Command(BaseCommand):
 
     def _reset(self) -> None:
         database = settings.DATABASES["default"]
-        if database["ENGINE"] != "django.db.backends.sqlite3":
+        if connection.vendor != "sqlite":
             raise CommandError(
                 "--reset only deletes the demo's own SQLite file; drop other databases yourself."
             )
