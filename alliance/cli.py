@@ -3,7 +3,8 @@
 `score`, `change`, `outcomes` and `instruments` work on plain data without a database, so they skip
 Django entirely (fast, and usable by researchers on exported files). So does `report --responses
 FILE.csv` (the Insights report from a per-response export); `report` without it reads the database.
-Everything else is a Django management command: `alliance demo`, `alliance serve`, `alliance worker`,
+(`instruments import` with scoring-rule options loads Django's settings, not the database, to check
+them with a form.) Everything else is a Django management command: `alliance demo`, `alliance serve`, `alliance worker`,
 `alliance migrate`, ...
 """
 
@@ -13,6 +14,8 @@ import os
 import sys
 
 PURE_COMMANDS = frozenset({"score", "change", "outcomes", "instruments"})
+# `instruments import` options that are scoring rules: checked by a Django form first.
+SCORING_OPTIONS = frozenset({"--band", "--cutoff", "--reliable-change", "--risk-item"})
 # Pure only with this option: `alliance report --responses FILE.csv`.
 REPORT, REPORT_FILE_OPTION = "report", "--responses"
 
@@ -23,8 +26,29 @@ def _report_from_file(args: list[str]) -> bool:
     )
 
 
+def _scoring_options_refused(args: list[str]) -> bool:
+    """`instruments import` takes scoring rules as options (--band, --cutoff...): like every input,
+    they go through a Django form (alliance.care.fhir_import_forms) before the pure command runs."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alliance.settings")
+    import django
+
+    django.setup()
+    from alliance.care.fhir_import_forms import instrument_option_errors
+
+    errors = instrument_option_errors(args)
+    for line in errors:
+        sys.stderr.write(f"{line}\n")
+    return bool(errors)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if (
+        args[:2] == ["instruments", "import"]
+        and any(a.split("=", 1)[0] in SCORING_OPTIONS for a in args)
+        and _scoring_options_refused(args)
+    ):
+        return 2
     if args and args[0] in PURE_COMMANDS:
         from alliance.measures.cli import main as measures_main
 

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "alliance.demo",
     "alliance.operations",
     "alliance.insights",
+    "alliance.fhirapi",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in person's own language replaces the browser's (alliance/accounts/language.py).
+    "alliance.accounts.language.StaffLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -290,6 +293,8 @@ LANGUAGES = [("en", "English"), ("es", "Español")]
 # so templates go to templates/locale and everything else (forms, views, emails, PDFs) to locale/.
 # Both are compiled (Babel, see docs/translating.md) and shipped; at run time Django merges them.
 LOCALE_PATHS = [BASE_DIR / "templates" / "locale", BASE_DIR / "locale"]
+# Dates and numbers follow the active language; templates name formats (alliance/formats/__init__.py).
+FORMAT_MODULE_PATH = ["alliance.formats"]
 TIME_ZONE = os.environ.get("ALLIANCE_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

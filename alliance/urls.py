@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("alliance.operations.urls")),
     path("insights/export/", include("alliance.insights.export_urls")),
     path("", include("alliance.insights.urls")),
+    path("", include("alliance.fhirapi.urls")),
 ]

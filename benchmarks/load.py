@@ -215,6 +215,13 @@ def prepare(args: argparse.Namespace, out: Path) -> None:
     session[HASH_SESSION_KEY] = therapist.get_session_auth_hash()
     session.create()
     csrf_secret = _get_new_csrf_string()
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # What autovacuum does within a minute or two of a bulk load on a real server: without
+        # statistics the planner takes every table for empty and nests loops over 200 episodes.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     info = {
         "landing": [f"/c/{t}/" for t in landing],
         "submission_runs": [

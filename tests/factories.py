@@ -9,6 +9,7 @@ import factory
 from django.utils import timezone
 
 from alliance.accounts.models import Role, Supervision, User
+from alliance.alerts.message import Msg, msg, number, render, to_json
 from alliance.care import models as care
 
 
@@ -100,6 +101,25 @@ class ReflectionFactory(factory.django.DjangoModelFactory[care.Reflection]):
     shared_with_supervisor = False
 
 
+# The factory alert's texts: message ids the rupture rule uses (alliance/alerts/rupture.py), so they
+# are in the catalogs.
+ALERT_TITLE = Msg("Possible rupture: the check-in fell")
+ALERT_EXPLANATION = (
+    msg(
+        "Now below the floor of {floor}: {measures}.",
+        floor=number(5.0),
+        measures=[
+            msg(
+                "{measure} {current} (was {previous})",
+                measure=Msg("total"),
+                current=number(4.5),
+                previous=number(8.5),
+            )
+        ],
+    ),
+)
+
+
 class AlertFactory(factory.django.DjangoModelFactory[care.Alert]):
     class Meta:
         model = care.Alert
@@ -108,5 +128,17 @@ class AlertFactory(factory.django.DjangoModelFactory[care.Alert]):
     key = factory.Sequence(lambda n: f"test:{n}")
     kind = care.AlertKind.RUPTURE
     severity = care.AlertSeverity.YELLOW
-    title = "Check-in fell"
-    explanation = "The check-in fell from 8.5 to 5.0."
+    title = render(ALERT_TITLE)
+    explanation = render(ALERT_EXPLANATION)
+    # The texts as messages too, as the rules store them, so that a page in Spanish shows them in
+    # Spanish (alliance.care.alert_text); a test that sets its own title or explanation gets its
+    # stored text shown as written, as an alert stored before messages existed would.
+    evidence = factory.LazyAttribute(
+        lambda alert: {
+            "text": {
+                name: to_json(message)
+                for name, message in (("title", ALERT_TITLE), ("explanation", ALERT_EXPLANATION))
+                if getattr(alert, name) == render(message)
+            }
+        }
+    )

@@ -52,6 +52,17 @@ INSIGHTS_TEAM = {r: 404 for r in ROLES} | {
 }
 
 
+# The FHIR API answers only its own bearer tokens (tests/fhirapi): a staff session cookie, whoever's,
+# grants nothing there (alliance/fhirapi/auth.py says why).
+API_ONLY = {r: 401 for r in ROLES}
+
+
+def _api_credential(c: Clinic) -> int:
+    from alliance.fhirapi.models import ApiClient
+
+    return ApiClient.objects.create(name="EHR", jwks={}, read_types=["Patient"]).pk
+
+
 def _supervision_note(c: Clinic) -> SupervisionNote:
     return SupervisionNote.objects.create(
         supervisor=c.supervisor, therapist=c.owner, text="Supervision: talked about endings."
@@ -90,6 +101,11 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     "alert_settings": (lambda c: reverse("alert_settings"), ADMIN_ONLY),
     # Each clinician's own choice of alert emails; administrators get none about clients.
     "email_settings": (lambda c: reverse("email_settings"), CLINICIANS),
+    # Everyone signed in chooses their own language (alliance/accounts/language.py).
+    "language_settings": (
+        lambda c: reverse("language_settings"),
+        {r: 200 for r in ROLES} | {"anonymous": LOGIN},
+    ),
     "audit_list": (lambda c: reverse("audit_list"), ADMIN_ONLY),
     "audit_export": (lambda c: reverse("audit_export"), ADMIN_ONLY),
     "appointment_detail": (
@@ -199,6 +215,29 @@ MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
     ),
     "insights_checkin": (lambda c: reverse("insights_checkin"), ADMIN_ONLY),
     "insights_alerts": (lambda c: reverse("insights_alerts"), INSIGHTS_TEAM),
+    # The FHIR API (issue 13): what the server can do is public, as FHIR expects; everything else
+    # needs an API token. Its credentials are the administrators' to manage.
+    "fhir_metadata": (lambda c: reverse("fhir_metadata"), PUBLIC),
+    "fhir_smart_configuration": (lambda c: reverse("fhir_smart_configuration"), PUBLIC),
+    "fhir_search": (lambda c: reverse("fhir_search", args=["Patient"]), API_ONLY),
+    "fhir_read": (lambda c: reverse("fhir_read", args=["Patient", c.client.code]), API_ONLY),
+    "fhir_export": (lambda c: reverse("fhir_export"), API_ONLY),
+    "fhir_export_status": (
+        lambda c: reverse("fhir_export_status", args=["8f0d1b52-95a5-4a43-9b1e-2b8f3f8f8a10"]),
+        API_ONLY,
+    ),
+    "fhir_export_file": (
+        lambda c: reverse(
+            "fhir_export_file", args=["8f0d1b52-95a5-4a43-9b1e-2b8f3f8f8a10", "Patient.ndjson"]
+        ),
+        API_ONLY,
+    ),
+    "api_credential_list": (lambda c: reverse("api_credential_list"), ADMIN_ONLY),
+    "api_credential_create": (lambda c: reverse("api_credential_create"), ADMIN_ONLY),
+    "api_credential_edit": (
+        lambda c: reverse("api_credential_edit", args=[_api_credential(c)]),
+        ADMIN_ONLY,
+    ),
 }
 
 # POST-only URLs: checked with a POST (GET answers 405 to everyone signed in).
@@ -221,9 +260,27 @@ POST_MATRIX: dict[str, tuple[Builder, dict[str, int]]] = {
         lambda c: reverse("alert_action", args=[c.alert.pk, "acknowledge"]),
         {**OWNER_AND_SUPERVISOR, "owner": 302, "supervisor": 302},
     ),
+    # Snoozing is the owner's; a supervisor who can see the alert is sent back with a message.
+    "alert_snooze": (
+        lambda c: reverse("alert_snooze", args=[c.alert.pk]),
+        {**OWNER_AND_SUPERVISOR, "owner": 302, "supervisor": 302},
+    ),
+    "alert_unsnooze": (
+        lambda c: reverse("alert_unsnooze", args=[c.alert.pk]),
+        {**OWNER_AND_SUPERVISOR, "owner": 302, "supervisor": 302},
+    ),
     "episode_final_session": (
         lambda c: reverse("episode_final_session", args=[c.episode.pk]),
         {**OWNER_ONLY, "owner": 302},
+    ),
+    # The token endpoint takes no session: a post without a client assertion is a bad request.
+    "fhir_token": (lambda c: reverse("fhir_token"), {r: 400 for r in ROLES}),
+    # Importing through the API (a Bundle posted to /fhir) takes an API token with the import scope.
+    "fhir_import": (lambda c: reverse("fhir_import"), API_ONLY),
+    # An administrator's post without the form's hidden id is sent back with a message.
+    "api_credential_revoke": (
+        lambda c: reverse("api_credential_revoke", args=[_api_credential(c)]),
+        ADMIN_ONLY | {"administrator": 302},
     ),
     "concern_update": (
         lambda c: reverse("concern_update", args=[c.concern.pk]),

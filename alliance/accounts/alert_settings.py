@@ -25,6 +25,7 @@ from alliance.accounts.audit import log_event
 from alliance.accounts.decorators import administrator_required
 from alliance.accounts.models import User
 from alliance.alerts import AlertSettings, SettingsError
+from alliance.care.alert_text import setting_source
 from alliance.care.models import ClinicSettings, NormsCache
 from alliance.core import once
 from alliance.core.once import OnceFormMixin
@@ -98,6 +99,9 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "info": info,
+            # The rules' own English help and sources, in the reader's language (alert_text).
+            "help": _(info.help),
+            "source": setting_source(info.source),
             "value": form.value(info.name),
             "default": _shown(info.default),
             "error": " ".join(str(e) for e in form.errors.get(info.name, [])),

@@ -102,9 +102,11 @@ def log_event(
     client_id: int | None = None,
     data: Mapping[str, Any] | None = None,
     read: bool = False,
+    actor_label: str | None = None,
 ) -> None:
     """Record one event. `read=True` marks the record of a read (a page that showed client data), which
-    may commit without waiting for the disk (`_insert` says when and why).
+    may commit without waiting for the disk (`_insert` says when and why). `actor_label` names an
+    actor that is not a user (a FHIR API credential, ``api:<client id>``).
 
     Written Written with one prepared INSERT (`_insert`), not `AuditEvent.save()`: every
     client page records its visit, and on the check-in landing the ORM's insert was a quarter of the
@@ -115,6 +117,8 @@ def log_event(
     if client_id is None and obj is not None:
         client_id = getattr(obj, "audit_client_id", None)
     event = _event(action, actor=actor or _current_actor(), data=payload, client_id=client_id)
+    if actor_label:
+        event.actor_label = actor_label
     if obj is not None:
         event.object_type = obj._meta.model_name or ""
         event.object_id = str(obj.pk)
@@ -155,14 +159,21 @@ def log_events(rows: Iterable[AuditRow], *, system: bool = False) -> int:
 
 
 def log_clients_viewed(
-    action: str, client_ids: list[int], *, data: Mapping[str, Any] | None = None
+    action: str,
+    client_ids: list[int],
+    *,
+    data: Mapping[str, Any] | None = None,
+    actor_label: str | None = None,
 ) -> None:
-    """One event per client a list page showed (so that each client's own trail has it)."""
+    """One event per client a list page showed (so that each client's own trail has it), in one
+    statement. `actor_label` as for `log_event`."""
     if not client_ids:
         return
     payload = dict(data or {})
     _check_redacted(payload)
     template = _event(action, actor=_current_actor(), data=payload)
+    if actor_label:
+        template.actor_label = actor_label
     template.object_type = "client"
     _insert(template, [{"object_id": str(pk), "client_id": pk} for pk in client_ids], read=True)
 

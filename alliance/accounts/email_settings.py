@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -28,7 +29,7 @@ class AlertEmailsForm(OnceFormMixin, forms.ModelForm[User]):
     class Meta:
         model = User
         fields = ("alert_emails",)
-        labels = {"alert_emails": "Email me about non-urgent alerts"}
+        labels = {"alert_emails": gettext_lazy("Email me about non-urgent alerts")}
         widgets = {"alert_emails": forms.RadioSelect}
 
 

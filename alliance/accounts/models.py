@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 
 class Role(models.TextChoices):
-    THERAPIST = "therapist", "Therapist"
-    SUPERVISOR = "supervisor", "Supervisor"
-    ADMINISTRATOR = "administrator", "Administrator"
+    THERAPIST = "therapist", gettext_lazy("Therapist")
+    SUPERVISOR = "supervisor", gettext_lazy("Supervisor")
+    ADMINISTRATOR = "administrator", gettext_lazy("Administrator")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -35,19 +37,28 @@ class AlertEmails(models.TextChoices):
     """How a member of staff hears of non-urgent alerts by email. Urgent (risk) alerts are always sent
     at once, whatever is chosen here: a risk answer must reach a human."""
 
-    DIGEST = "digest", "One email a day listing new alerts"
-    IMMEDIATE = "immediate", "An email for each new alert"
-    NONE = "none", "No email for non-urgent alerts"
+    DIGEST = "digest", gettext_lazy("One email a day listing new alerts")
+    IMMEDIATE = "immediate", gettext_lazy("An email for each new alert")
+    NONE = "none", gettext_lazy("No email for non-urgent alerts")
 
 
 class User(AbstractUser):
     """A member of staff. Clients never have accounts: they answer through one-time links."""
 
     username = None  # type: ignore[assignment]
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(gettext_lazy("email address"), unique=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.THERAPIST)
     alert_emails = models.CharField(
         max_length=10, choices=AlertEmails.choices, default=AlertEmails.DIGEST
+    )
+    # The language of this person's pages (and of emails to them). Empty: the browser's language
+    # (Accept-Language), as on the sign-in page. alliance.accounts.language activates it.
+    language = models.CharField(
+        gettext_lazy("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
     )
 
     USERNAME_FIELD = "email"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alliance.accounts import alert_settings, email_settings, views
+from alliance.accounts import alert_settings, email_settings, language, views
 
 urlpatterns = [
     path("clinic/", views.clinic_overview, name="clinic_overview"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("clinic/audit/", views.audit_list, name="audit_list"),
     path("clinic/audit/export.csv", views.audit_export, name="audit_export"),
     path("account/alert-emails/", email_settings.email_settings, name="email_settings"),
+    path("account/language/", language.language_settings, name="language_settings"),
 ]

@@ -56,13 +56,17 @@ kind                          key (one alert = one key)                         
 ============================  ====================================================  ==========
 ``risk``                      ``risk:ep<id>:r<response_id>`` (one per response;     urgent
                               ``risk:ep<id>:s<n>:<instrument>`` without an id)
-``rupture``                   ``rupture:ep<id>:s<n>`` (one per session; markers     red (drop /
-                              drop, floor, concern, no_show merged)                 floor), else
-                                                                                    yellow
+``rupture``                   ``rupture:ep<id>:s<n>`` (one per rupture; markers     red (drop /
+                              at one session merged; a concern or no-show alone     floor), else
+                              needs two appointments in a row and is keyed at the   yellow
+                              first; later markers in the repair window join it)
 ``early_weak_alliance``       ``early_weak_alliance:ep<id>``                        yellow
 ``perspective_gap``           ``perspective_gap:ep<id>``                            info; yellow
                                                                                     if repeated
-``not_on_track``              ``not_on_track:ep<id>:<instrument>`` (escalates)      yellow / red
+``not_on_track``              ``not_on_track:ep<id>`` (both instruments; escalates; yellow / red
+                              red from a reliable deterioration on; old
+                              per-instrument keys are carried on, see
+                              ``lifecycle.LEGACY_KEYS``)
 ``deterioration``             ``deterioration:ep<id>:<instrument>``                 red
 ``disengagement``             ``disengagement:ep<id>:<variant>:s<n>`` — variants    yellow
                               ``late_cancel``, ``checkins_stopped`` (keyed by the

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._text import EPS, num, r3, sessions_text
+from ._text import EPS, r3
 from .findings import JSON, Finding, make_key
+from .message import N_, Msg, alert_text, msg, number, sessions
 from .settings import AlertSettings
 from .suggestions import suggestion_for
 from .types import EpisodeSeries, Session
@@ -48,33 +49,61 @@ def early_weak_alliance_findings(
     for i, (_, value) in enumerate(points, start=1):
         total += value
         running.append(total / i)
-    below = [i for i, mean in enumerate(running) if mean < cutoff - EPS]
-    if not below:
+    # Persistence: the running mean must be below the cut-off after this many check-ins in a
+    # row (or after every check-in of the early sessions, when there are fewer).
+    run_needed = settings.early_alliance_persistence
+    run, first = 0, -1
+    for i, mean in enumerate(running):
+        run = run + 1 if mean < cutoff - EPS else 0
+        if run >= run_needed:
+            first = i
+            break
+    if first < 0:
         return []
-    first = below[0]
     session = points[first][0]
     last = settings.early_alliance_last_session
     if norms.early_alliance_source == "clinic":
-        yardstick = (
-            f"the lowest quarter of this clinic's clients (cut-off {num(cutoff, 2)}, the "
-            f"{num(settings.early_alliance_percentile, 0)}th percentile of "
-            f"{norms.early_alliance_n} episodes)"
+        yardstick = msg(
+            N_(
+                "the lowest quarter of this clinic's clients (cut-off {cutoff}, the "
+                "{percentile}th percentile of {n} episodes)"
+            ),
+            cutoff=number(cutoff, 2),
+            percentile=number(settings.early_alliance_percentile, 0),
+            n=norms.early_alliance_n,
         )
     else:
-        yardstick = (
-            f"the default cut-off of {num(cutoff)} (this clinic has too few episodes for its own "
-            "percentile yet; the default is an unverified assumption)"
+        yardstick = msg(
+            N_(
+                "the default cut-off of {cutoff} (this clinic has too few episodes for its own "
+                "percentile yet; the default is an unverified assumption)"
+            ),
+            cutoff=number(cutoff),
         )
     numbers = [s.number for s, _ in points[: first + 1]]
-    text = (
-        f"The client's mean check-in over sessions 1\u2013{last} was {num(running[first], 2)} "
-        f"after {sessions_text(numbers)}, below {yardstick}."
-    )
+    text: list[Msg] = [
+        msg(
+            N_(
+                "The client's mean check-in over sessions 1–{last} was {mean} after "  # noqa: RUF001  (xgettext reads no \u escapes)
+                "{sessions}, below {yardstick}."
+            ),
+            last=last,
+            mean=number(running[first], 2),
+            sessions=sessions(numbers),
+            yardstick=yardstick,
+        )
+    ]
     current = running[-1]
     if len(points) > first + 1:
-        text += f" With all check-ins up to session {last} the mean is now {num(current, 2)}" + (
-            ", above the cut-off." if current >= cutoff - EPS else ", still below the cut-off."
+        now = (
+            N_("With all check-ins up to session {last} the mean is now {mean}, above the cut-off.")
+            if current >= cutoff - EPS
+            else N_(
+                "With all check-ins up to session {last} the mean is now {mean}, still below the "
+                "cut-off."
+            )
         )
+        text.append(msg(now, last=last, mean=number(current, 2)))
     evidence: dict[str, JSON] = {
         "cutoff": r3(cutoff),
         "cutoff_source": norms.early_alliance_source,
@@ -92,10 +121,12 @@ def early_weak_alliance_findings(
             key=make_key("early_weak_alliance", series.episode_id),
             session_number=session.number,
             appointment_id=session.appointment_id,
-            title="Weak early alliance",
-            explanation=text,
-            evidence=evidence,
-            suggestion=suggestion_for("early_weak_alliance").text,
+            **alert_text(
+                title=Msg(N_("Weak early alliance")),
+                explanation=text,
+                suggestion=suggestion_for("early_weak_alliance").message,
+                evidence=evidence,
+            ),
             episode_id=series.episode_id,
         )
     ]

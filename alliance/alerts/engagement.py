@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._text import sessions_text
 from .findings import JSON, Finding, make_key
+from .message import N_, Msg, alert_text, msg, sessions
 from .settings import AlertSettings
 from .suggestions import suggestion_for
 from .types import EpisodeSeries, Session
@@ -39,7 +39,7 @@ def _finding(
     key_session: Session,
     at: Session,
     title: str,
-    text: str,
+    text: Msg | list[Msg],
     evidence: dict[str, JSON],
 ) -> Finding:
     return Finding(
@@ -48,10 +48,12 @@ def _finding(
         key=make_key("disengagement", series.episode_id, variant, f"s{key_session.number}"),
         session_number=at.number,
         appointment_id=at.appointment_id,
-        title=title,
-        explanation=text,
-        evidence={"variant": variant, **evidence},
-        suggestion=suggestion_for("disengagement", variant).text,
+        **alert_text(
+            title=Msg(title),
+            explanation=text,
+            suggestion=suggestion_for("disengagement", variant).message,
+            evidence={"variant": variant, **evidence},
+        ),
         episode_id=series.episode_id,
     )
 
@@ -71,9 +73,15 @@ def _late_cancel(series: EpisodeSeries, settings: AlertSettings) -> list[Finding
     for start, end in runs:
         span = past[max(0, start - window + 1) : end + 1]
         cancelled = [s.number for s in span if s.attendance == "late_cancel"]
-        text = (
-            f"{len(cancelled)} late cancellations ({sessions_text(cancelled)}); the alert is "
-            f"raised at {needed} or more within the last {window} appointments."
+        text = msg(
+            N_(
+                "{n} late cancellations ({sessions}); the alert is raised at {needed} or more "
+                "within the last {window} appointments."
+            ),
+            n=len(cancelled),
+            sessions=sessions(cancelled),
+            needed=needed,
+            window=window,
         )
         evidence: dict[str, JSON] = {
             "late_cancelled_sessions": list(cancelled),
@@ -87,7 +95,7 @@ def _late_cancel(series: EpisodeSeries, settings: AlertSettings) -> list[Finding
                 "late_cancel",
                 past[start],
                 past[start],
-                "Repeated late cancellations",
+                N_("Repeated late cancellations"),
                 text,
                 evidence,
             )
@@ -120,12 +128,18 @@ def _stopped_finding(
     series: EpisodeSeries, run: Sequence[Session], needed: int, resumed: Session | None
 ) -> Finding:
     numbers = [s.number for s in run]
-    text = (
-        f"No client check-in at {sessions_text(numbers)}, attended in a row, after the client "
-        f"had been completing it (the alert is raised after {needed})."
-    )
+    text = [
+        msg(
+            N_(
+                "No client check-in at {sessions}, attended in a row, after the client had been "
+                "completing it (the alert is raised after {needed})."
+            ),
+            sessions=sessions(numbers),
+            needed=needed,
+        )
+    ]
     if resumed is not None:
-        text += f" Check-ins resumed at session {resumed.number}."
+        text.append(msg(N_("Check-ins resumed at session {n}."), n=resumed.number))
     evidence: dict[str, JSON] = {
         "sessions_without_checkin": list(numbers),
         "count_needed": needed,
@@ -136,7 +150,7 @@ def _stopped_finding(
         "checkins_stopped",
         run[0],
         run[needed - 1],
-        "The client has stopped completing check-ins",
+        N_("The client has stopped completing check-ins"),
         text,
         evidence,
     )
@@ -149,9 +163,14 @@ def _no_shows(series: EpisodeSeries) -> list[Finding]:
             "no_show",
             s,
             s,
-            "Missed session without notice",
-            f"Session {s.number} was missed without notice. A missed session is relationship "
-            "material, not only an administrative event.",
+            N_("Missed session without notice"),
+            msg(
+                N_(
+                    "Session {n} was missed without notice. A missed session is relationship "
+                    "material, not only an administrative event."
+                ),
+                n=s.number,
+            ),
             {"session": s.number},
         )
         for s in series.sessions

@@ -36,10 +36,10 @@ def evaluate_episode(
         *rupture_findings(series, settings),
         *early_weak_alliance_findings(series, settings, norms),
         *perspective_gap_findings(series, settings),
-        *(
-            f
-            for instrument in settings.trajectory_instruments
-            for f in not_on_track_findings(series, norms.trajectory(instrument, settings), settings)
+        *not_on_track_findings(
+            series,
+            [norms.trajectory(i, settings) for i in settings.trajectory_instruments],
+            settings,
         ),
         *deterioration_findings(series, settings),
         *disengagement_findings(series, settings),

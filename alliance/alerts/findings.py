@@ -5,10 +5,11 @@ Severity mapping (documented in ``__init__``):
 - ``urgent`` — risk items (PHQ-9 item 9 above 0): act today; the Django side escalates to the
   supervisor when unacknowledged for ``AlertSettings.risk_escalation_minutes``.
 - ``red`` — act at or before the next session: a measurable alliance drop (rupture by the drop
-  or floor rule), not on track above the 90th percentile, reliable deterioration.
+  or floor rule), not on track at red (the client's own deviation above the red percentile, or
+  one score far above the curve), reliable deterioration.
 - ``yellow`` — look at it before the next session: rupture markers without a measured drop
-  (concern written, no-show), early weak alliance, not on track above the 75th percentile,
-  disengagement, a perspective gap seen in consecutive sessions.
+  (concerns written, no-shows) at two appointments in a row, early weak alliance, not on track at
+  yellow for two scores in a row, disengagement, a perspective gap seen in consecutive sessions.
 - ``info`` — context worth knowing: a single-session perspective gap.
 """
 

@@ -13,8 +13,9 @@ both (default 2). It is dated at the session where it reached its current severi
 
 from __future__ import annotations
 
-from ._text import EPS, measure_label, num, r3, sessions_text, signed
+from ._text import EPS, measure_phrase, r3
 from .findings import JSON, Finding, Severity, make_key
+from .message import N_, Msg, alert_text, msg, number, sessions, signed
 from .settings import AlertSettings
 from .suggestions import suggestion_for
 from .types import EpisodeSeries, Session
@@ -59,23 +60,38 @@ def perspective_gap_findings(series: EpisodeSeries, settings: AlertSettings) -> 
     assert session.therapist_checkin.total is not None
     dims = _dimension_gaps(session, settings)
     largest = sorted((d for d in dims.items() if d[1] > EPS), key=lambda d: (-d[1], d[0]))[:2]
-    text = (
-        f"At session {session.number} you rated the session {num(session.therapist_checkin.total)}"
-        f" and the client rated it {num(session.client_checkin.total)} (a gap of {num(gap)} "
-        f"points; threshold {num(settings.gap_min_points)})."
-    )
+    text: list[Msg] = [
+        msg(
+            N_(
+                "At session {n} you rated the session {therapist} and the client rated it {client} "
+                "(a gap of {gap} points; threshold {threshold})."
+            ),
+            n=session.number,
+            therapist=number(session.therapist_checkin.total),
+            client=number(session.client_checkin.total),
+            gap=number(gap),
+            threshold=number(settings.gap_min_points),
+        )
+    ]
     if largest:
-        text += (
-            " Largest differences: "
-            + ", ".join(f"{measure_label(d)} {signed(v, 0)}" for d, v in largest)
-            + "."
-        )
+        differences = [
+            msg(N_("{measure} {difference}"), measure=measure_phrase(d), difference=signed(v, 0))
+            for d, v in largest
+        ]
+        listed = differences[0]
+        for more in differences[1:]:
+            listed = msg(N_("{earlier}, {later}"), earlier=listed, later=more)
+        text.append(msg(N_("Largest differences: {differences}."), differences=listed))
     if severity == "yellow":
-        text += (
-            f" The gap has appeared in {settings.gap_persistent_sessions} consecutive sessions "
-            "rated by both of you."
+        text.append(
+            msg(
+                N_("The gap has appeared in {n} consecutive sessions rated by both of you."),
+                n=settings.gap_persistent_sessions,
+            )
         )
-    text += f" Gaps so far: {sessions_text([s.number for s, _ in gap_rows])}."
+    text.append(
+        msg(N_("Gaps so far: {sessions}."), sessions=sessions([s.number for s, _ in gap_rows]))
+    )
     rows: list[JSON] = [
         {
             "session": s.number,
@@ -105,10 +121,12 @@ def perspective_gap_findings(series: EpisodeSeries, settings: AlertSettings) -> 
             key=make_key("perspective_gap", series.episode_id),
             session_number=session.number,
             appointment_id=session.appointment_id,
-            title="You saw the session more positively than the client",
-            explanation=text,
-            evidence=evidence,
-            suggestion=suggestion_for("perspective_gap").text,
+            **alert_text(
+                title=Msg(N_("You saw the session more positively than the client")),
+                explanation=text,
+                suggestion=suggestion_for("perspective_gap").message,
+                evidence=evidence,
+            ),
             episode_id=series.episode_id,
             dimensions=tuple(d for d, _ in largest),
         )

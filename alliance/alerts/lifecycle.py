@@ -16,19 +16,28 @@ States::
   closed yellow "not on track" turning red) the plan creates a successor alert keyed
   ``<key>#2`` (``#3``…), so an escalation is never silenced; a new rupture at a later session is
   a new key anyway.
+- An ``acknowledged`` alert stays acknowledged while a recomputation only refreshes its numbers;
+  when its severity rises (worse than when it was acknowledged) it is set back to ``open``
+  (issue 12: it comes back only if it got worse).
+- ``snooze`` (a short reason, for 1, 2 or 4 weeks) quietens a non-risk alert without changing
+  its status (an open one becomes acknowledged): :func:`is_quiet` says whether it is quiet at a
+  moment; ``unsnooze`` wakes it early; :func:`reconcile` wakes it when its severity rises. Risk
+  alerts can never be snoozed.
 
 :func:`reconcile` compares the stored alerts of one episode with freshly computed findings and
 returns a :class:`ReconcilePlan`: alerts to create and updates (severity escalation — never a
 downgrade —, refreshed content, automatic repair transitions, "no longer met" marks). It never
 deletes an alert or touches its notes, never creates a key that exists, and is idempotent:
-after :func:`apply_plan`, reconciling the same inputs gives an empty plan.
+after :func:`apply_plan`, reconciling the same inputs gives an empty plan. Stored alerts under a
+key scheme that has since changed are carried on under their old key (:data:`LEGACY_KEYS`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Final, Literal, get_args
+from datetime import datetime, timedelta
+from typing import Final, Literal, Protocol, get_args
 
 from .findings import JSON, SEVERITY_RANK, Finding, Kind, Severity
 from .rupture import RepairOutcome, repair_outcome, repair_targets
@@ -37,7 +46,7 @@ from .types import EpisodeSeries
 
 Status = Literal["open", "acknowledged", "repair_discussed", "repaired", "unresolved", "closed"]
 STATUSES: Final[tuple[str, ...]] = get_args(Status)
-Action = Literal["acknowledge", "discuss_repair", "close"]
+Action = Literal["acknowledge", "discuss_repair", "snooze", "unsnooze", "close"]
 ACTIONS: Final[tuple[str, ...]] = get_args(Action)
 
 REPAIR_KINDS: Final[frozenset[str]] = frozenset({"rupture"})
@@ -51,8 +60,12 @@ class TransitionError(ValueError):
     """An action that is not allowed in the current state, or missing its note/reason."""
 
 
-def allowed_actions(status: Status, kind: Kind) -> tuple[Action, ...]:
-    """What a therapist may do to an alert in ``status`` (in display order)."""
+def allowed_actions(status: Status, kind: Kind, *, snoozed: bool = False) -> tuple[Action, ...]:
+    """What a therapist may do to an alert in ``status`` (in display order).
+
+    ``snoozed``: the alert is quiet now (:func:`is_quiet`); it can be woken (``unsnooze``), not
+    snoozed again. A risk alert is never offered ``snooze``.
+    """
     if status == "closed":
         return ()
     actions: list[Action] = []
@@ -60,6 +73,10 @@ def allowed_actions(status: Status, kind: Kind) -> tuple[Action, ...]:
         actions.append("acknowledge")
     if kind in REPAIR_KINDS and status in ("open", "acknowledged"):
         actions.append("discuss_repair")
+    if snoozed:
+        actions.append("unsnooze")
+    elif kind not in UNSNOOZABLE_KINDS and status in SNOOZABLE_STATUSES:
+        actions.append("snooze")
     actions.append("close")
     return tuple(actions)
 
@@ -71,9 +88,19 @@ _ACTION_TARGET: Final[dict[str, Status]] = {
 }
 
 
+def _target(action: Action, status: Status) -> Status:
+    # Snoozing is acting on the alert, so an open one counts as acknowledged; otherwise the
+    # snooze leaves the status alone (a snoozed unresolved rupture is still unresolved).
+    if action == "snooze":
+        return "acknowledged" if status == "open" else status
+    if action == "unsnooze":
+        return status
+    return _ACTION_TARGET[action]
+
+
 def next_states(status: Status, kind: Kind) -> frozenset[Status]:
     """Every state reachable in one step, by a therapist's action or automatically."""
-    states = {_ACTION_TARGET[a] for a in allowed_actions(status, kind)}
+    states = {_target(a, status) for a in allowed_actions(status, kind)} - {status}
     if kind in REPAIR_KINDS and status in AUTO_FROM:
         states |= {"repaired", "unresolved"}
     return frozenset(states)
@@ -86,18 +113,79 @@ def apply_action(
     *,
     note: str | None = None,
     reason: str | None = None,
+    snoozed: bool = False,
 ) -> Status:
-    """The new status after a therapist's action; raises :class:`TransitionError`."""
-    if action not in allowed_actions(status, kind):
+    """The new status after a therapist's action; raises :class:`TransitionError`.
+
+    ``snooze`` needs its reason as ``note`` (short free text); the snooze's end is
+    :func:`snooze_until`'s. ``snoozed`` as for :func:`allowed_actions`.
+    """
+    if action == "snooze" and kind in UNSNOOZABLE_KINDS:
+        raise TransitionError(f"a {kind} alert can never be snoozed")
+    if action not in allowed_actions(status, kind, snoozed=snoozed):
         raise TransitionError(f"cannot {action} a {kind} alert that is {status}")
     if action == "discuss_repair":
         if not note or not note.strip():
             raise TransitionError("a short note about the repair conversation is required")
         if len(note) > MAX_NOTE_LENGTH:
             raise TransitionError(f"the note must be at most {MAX_NOTE_LENGTH} characters")
+    if action == "snooze":
+        if not note or not note.strip():
+            raise TransitionError("a reason is required to snooze an alert")
+        if len(note) > MAX_SNOOZE_REASON_LENGTH:
+            raise TransitionError(
+                f"the reason must be at most {MAX_SNOOZE_REASON_LENGTH} characters"
+            )
     if action == "close" and (not reason or not reason.strip()):
         raise TransitionError("a reason is required to close an alert")
-    return _ACTION_TARGET[action]
+    return _target(action, status)
+
+
+# --- snooze (issue 12, point 4) ----------------------------------------------------------------
+# A therapist may quieten a non-risk alert for a few weeks, with a reason. It stays stored and
+# keeps its status; it leaves the caseload's attention list and counts until ``snoozed_until``,
+# or earlier if it gets worse (reconcile wakes it, see ``AlertUpdate.unsnooze``).
+
+UNSNOOZABLE_KINDS: Final[frozenset[str]] = frozenset({"risk"})
+"""Risk is never quietened: never snoozed, never quiet (docs/clinical.md, PHQ-9 item 9)."""
+SNOOZABLE_STATUSES: Final[frozenset[str]] = frozenset(
+    {"open", "acknowledged", "repair_discussed", "unresolved"}
+)
+"""The statuses the caseload counts as needing attention: only those are worth quietening."""
+SNOOZE_WEEKS: Final[tuple[int, ...]] = (1, 2, 4)
+MAX_SNOOZE_REASON_LENGTH: Final = 300
+
+
+def snooze_until(now: datetime, weeks: int) -> datetime:
+    """When a snooze taken at ``now`` for ``weeks`` ends: the alert is back from that moment
+    (the same weekday and time, ``weeks`` later; a moment, not a day, so that the database can
+    compare it with the time of the request like any other)."""
+    if weeks not in SNOOZE_WEEKS:
+        raise TransitionError(f"an alert can be snoozed for {SNOOZE_WEEKS} weeks only")
+    return now + timedelta(weeks=weeks)
+
+
+class Snoozable(Protocol):
+    """What :func:`is_quiet` reads (a :class:`StoredAlert` or the Django model)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def snoozed_until(self) -> datetime | None: ...
+
+
+def is_quiet(alert: Snoozable, now: datetime) -> bool:
+    """Whether the alert is snoozed at ``now``: quiet from the snooze until ``snoozed_until``
+    (exclusive). A risk alert is never quiet, whatever is stored; a closed one is not "quiet", it
+    is gone."""
+    return (
+        alert.snoozed_until is not None
+        and now < alert.snoozed_until
+        and alert.kind not in UNSNOOZABLE_KINDS
+        and alert.status != "closed"
+    )
 
 
 NO_LONGER_MET: Final = "no_longer_met"
@@ -123,6 +211,8 @@ class StoredAlert:
     explanation: str = ""
     suggestion: str = ""
     evidence: Mapping[str, JSON] = field(default_factory=dict)
+    # Snooze: when the alert is back on the caseload (see is_quiet); None when not snoozed.
+    snoozed_until: datetime | None = None
 
     @property
     def still_met(self) -> bool:
@@ -143,7 +233,8 @@ class AlertUpdate:
     ``evidence``, ``session_number`` and ``appointment_id`` — with ``key`` set to the stored
     key; it is ``None`` when the content is unchanged. ``no_longer_met``: add
     ``"no_longer_met": true`` to the stored evidence. ``repair`` explains an automatic
-    ``status`` change. Severity only ever goes up.
+    ``status`` change. Severity only ever goes up. ``unsnooze``: clear ``snoozed_until`` (a
+    snoozed alert got worse, so it is back; ``reasons`` says why).
     """
 
     key: str
@@ -153,6 +244,7 @@ class AlertUpdate:
     no_longer_met: bool = False
     repair: RepairOutcome | None = None
     reasons: tuple[str, ...] = ()
+    unsnooze: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,8 +305,9 @@ def reconcile(
     create: list[NewAlert] = []
     update: list[AlertUpdate] = []
     by_key = {f.key: f for f in findings}
+    claimed = _claim_legacy(latest, findings)
     for finding in findings:
-        alert = latest.get(finding.key)
+        alert = latest.get(finding.key) or claimed.get(finding.key)
         if alert is None:
             create.append(_new(finding, series, settings))
         elif alert.status == "closed":
@@ -226,8 +319,9 @@ def reconcile(
             planned = _update(alert, finding, series, settings)
             if planned is not None:
                 update.append(planned)
+    carried = {split_key(a.key)[0] for a in claimed.values()}
     for base, orphan in latest.items():
-        if base not in by_key and orphan.status != "closed":
+        if base not in by_key and base not in carried and orphan.status != "closed":
             planned = _update(orphan, None, series, settings)
             if planned is not None:
                 update.append(planned)
@@ -235,6 +329,36 @@ def reconcile(
         create=tuple(sorted(create, key=lambda f: f.key)),
         update=tuple(sorted(update, key=lambda u: u.key)),
     )
+
+
+LEGACY_KEYS: Final[frozenset[str]] = frozenset({"not_on_track"})
+"""Kinds whose key lost its last part (issue 12: ``not_on_track:ep<id>:<instrument>`` became
+``not_on_track:ep<id>``, one alert per episode). Key-compatibility rule, instead of a data
+migration: a finding whose key has no stored alert carries on the stored alert of an old-style
+key that extends it (one not closed first, then the most severe, then the first by key), under
+that old key, so an upgrade never duplicates an alert. Other old-style alerts of the episode are
+then no longer supported by the data and are marked so, like any other (never deleted)."""
+
+
+def _claim_legacy(
+    latest: Mapping[str, StoredAlert], findings: Sequence[Finding]
+) -> dict[str, StoredAlert]:
+    """Finding key → the old-style stored alert it carries on (see :data:`LEGACY_KEYS`)."""
+    claimed: dict[str, StoredAlert] = {}
+    for finding in findings:
+        if finding.kind not in LEGACY_KEYS or finding.key in latest:
+            continue
+        old = [
+            alert
+            for base, alert in latest.items()
+            if base.startswith(finding.key + ":") and alert.kind == finding.kind
+        ]
+        if old:
+            claimed[finding.key] = min(
+                old,
+                key=lambda a: (a.status == "closed", -SEVERITY_RANK[a.severity], a.key),
+            )
+    return claimed
 
 
 def _update(
@@ -268,6 +392,17 @@ def _update(
         if outcome is not None:
             status = _status_of(outcome)
             reasons.append(f"{outcome.state} (decided at session {outcome.session_number})")
+    if status is None and severity is not None and alert.status == "acknowledged":
+        # An acknowledged alert stays quiet while it only gets new numbers; it comes back (open)
+        # when it is worse than when it was acknowledged: severity only rises while it is
+        # acknowledged, so the stored severity is the one it was acknowledged at.
+        status = "open"
+        reasons.append(f"reopened: worse than when acknowledged ({alert.severity} to {severity})")
+    # --- snooze (brief C): a snoozed alert whose severity rises is woken, saying why. ---------
+    unsnooze = severity is not None and alert.snoozed_until is not None
+    if unsnooze:
+        reasons.append(f"woken from its snooze: it got worse ({alert.severity} to {severity})")
+    # --- end of snooze ---------------------------------------------------------------------
     if severity is None and content is None and not no_longer_met and status is None:
         return None
     return AlertUpdate(
@@ -278,6 +413,7 @@ def _update(
         no_longer_met=no_longer_met,
         repair=outcome if status is not None else None,
         reasons=tuple(reasons),
+        unsnooze=unsnooze,
     )
 
 
@@ -362,6 +498,8 @@ def apply_update(alert: StoredAlert, change: AlertUpdate) -> StoredAlert:
         )
     if change.no_longer_met:
         result = replace(result, evidence={**result.evidence, NO_LONGER_MET: True})
+    if change.unsnooze:
+        result = replace(result, snoozed_until=None)
     return result
 
 

@@ -5,7 +5,7 @@ expected-recovery curves. Computed once (e.g. nightly) and cached by the Django 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -32,6 +32,14 @@ class ClinicNorms:
     def trajectory(self, instrument: str, settings: AlertSettings) -> TrajectoryModel:
         """The clinic's model for ``instrument``, or the default curve when there is none."""
         model = self.trajectories.get(instrument)
+        if model is not None and model.own_yellow_z is None and model.source == "clinic":
+            # Cached before issue 12 (no own-deviation percentiles yet): use the normal quantiles
+            # of the current settings' percentiles until the next refit (at most a day).
+            return replace(
+                model,
+                yellow_percentile=settings.not_on_track_yellow_percentile,
+                red_percentile=settings.not_on_track_red_percentile,
+            )
         if model is not None:
             return model
         return default_trajectory(

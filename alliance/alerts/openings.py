@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .message import N_
+
 DIMENSIONS = ("bond", "goals", "tasks", "overall")
 MAX_OPENINGS = 3
 
-_METACOMMUNICATION = "Safran & Muran 2000 (metacommunication)"
+_METACOMMUNICATION = N_("Safran & Muran 2000 (metacommunication)")
 # Sources as a therapist reads them on the brief; docs/clinical.md has each one in full.
-_RUPTURES = "Eubanks, Muran & Safran 2018 (rupture repair)"
-_MISSED = "Alliance's rule: a missed session without notice is a rupture marker"
-_RISK = "Alliance's safety rule: any answer above 0 on PHQ-9 item 9 is followed up"
-_FEEDBACK = "Lambert & Shimokawa 2011 (feedback when a client is not on track)"
+_RUPTURES = N_("Eubanks, Muran & Safran 2018 (rupture repair)")
+_MISSED = N_("Alliance's rule: a missed session without notice is a rupture marker")
+_RISK = N_("Alliance's safety rule: any answer above 0 on PHQ-9 item 9 is followed up")
+_FEEDBACK = N_("Lambert & Shimokawa 2011 (feedback when a client is not on track)")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class Signals:
 
 @dataclass(frozen=True)
 class Opening:
+    """``text`` is one message id and ``source`` message ids joined with "; " (marked with ``N_``):
+    the brief shows both in the reader's language (alliance.care.alert_text)."""
+
     text: str
     source: str
     reason: str  # which signal it answers: "risk", "concern", "goals", ... or "general"
@@ -44,49 +49,67 @@ class Opening:
 
 _BY_DIMENSION = {
     "goals": (
-        "Last time you rated how far we agree on what we're working on lower than before — can we "
-        "look at that together?",
+        N_(
+            "Last time you rated how far we agree on what we're working on lower than before — can we "
+            "look at that together?"
+        ),
         f"{_METACOMMUNICATION}; {_RUPTURES}",
     ),
     "tasks": (
-        "Last time the way we worked seemed to suit you less than before. What would make our "
-        "sessions more useful for you?",
+        N_(
+            "Last time the way we worked seemed to suit you less than before. What would make our "
+            "sessions more useful for you?"
+        ),
         f"{_METACOMMUNICATION}; {_RUPTURES}",
     ),
     "bond": (
-        "I noticed you felt a bit less comfortable with me last time. I'd really like to hear "
-        "about that, even if it's hard to say — was there something I did or missed?",
+        N_(
+            "I noticed you felt a bit less comfortable with me last time. I'd really like to hear "
+            "about that, even if it's hard to say — was there something I did or missed?"
+        ),
         f"{_METACOMMUNICATION}; {_RUPTURES}",
     ),
     "overall": (
-        "Last time the session seemed less useful to you than before. What was missing for you?",
+        N_(
+            "Last time the session seemed less useful to you than before. What was missing for you?"
+        ),
         f"{_METACOMMUNICATION}; {_RUPTURES}",
     ),
 }
 
 _RISK_OPENING = (
-    "Before anything else today, I'd like to come back to what you told me about having thoughts "
-    "of being better off dead or of hurting yourself. How has that been since?",
+    N_(
+        "Before anything else today, I'd like to come back to what you told me about having thoughts "
+        "of being better off dead or of hurting yourself. How has that been since?"
+    ),
     _RISK,
 )
 _CONCERN_OPENING = (
-    "Thank you for writing what could have been better last time. I'd like to start there, if "
-    "that's all right — can you tell me more about it?",
+    N_(
+        "Thank you for writing what could have been better last time. I'd like to start there, if "
+        "that's all right — can you tell me more about it?"
+    ),
     f"{_METACOMMUNICATION}; {_RUPTURES}",
 )
 _MISSED_OPENING = (
-    "We didn't meet last time. I wonder what made it hard to come — and whether anything in our "
-    "work or between us played a part?",
+    N_(
+        "We didn't meet last time. I wonder what made it hard to come — and whether anything in our "
+        "work or between us played a part?"
+    ),
     f"{_MISSED}; {_METACOMMUNICATION}",
 )
 _NOT_ON_TRACK_OPENING = (
-    "From what you've been telling me, things haven't been getting easier. Can we look together "
-    "at whether what we're doing is the right thing for you?",
+    N_(
+        "From what you've been telling me, things haven't been getting easier. Can we look together "
+        "at whether what we're doing is the right thing for you?"
+    ),
     f"{_FEEDBACK}; {_RUPTURES}",
 )
 _GENERAL_OPENING = (
-    "Looking back at last time, was there anything that didn't feel quite right, or that you "
-    "wished we had talked about?",
+    N_(
+        "Looking back at last time, was there anything that didn't feel quite right, or that you "
+        "wished we had talked about?"
+    ),
     _METACOMMUNICATION,
 )
 

@@ -20,7 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-SOURCE: Final = (
+from .message import N_, Msg, msg, render
+
+SOURCE: Final = N_(
     "Managing countertransference is the relationship factor with the largest effect on outcome "
     "(r = .39, Hayes et al. 2018)"
 )
@@ -40,57 +42,85 @@ REACTIONS: Final[tuple[Reaction, ...]] = (
         "protective",
         "Protective",
         "Wanting to shield or rescue the client, to soften what needs saying.",
-        "protectiveness",
+        N_("protectiveness"),
     ),
     Reaction(
         "frustrated",
         "Frustrated",
         "Impatience that the work is not moving, or with what the client does.",
-        "frustration",
+        N_("frustration"),
     ),
     Reaction(
         "irritated",
         "Irritated or angry",
         "Annoyance at the client, a cancelled session, a remark.",
-        "irritation",
+        N_("irritation"),
     ),
     Reaction(
         "bored",
         "Bored or disengaged",
         "Drifting, tired, watching the clock; less present than usual.",
-        "boredom or disengagement",
+        N_("boredom or disengagement"),
     ),
     Reaction(
         "anxious",
         "Anxious",
         "Worry about the client, about risk, or about getting it wrong.",
-        "anxiety",
+        N_("anxiety"),
     ),
     Reaction(
         "helpless",
         "Helpless",
         "A sense that nothing you do will help; doubting your competence.",
-        "helplessness",
+        N_("helplessness"),
     ),
     Reaction(
         "moved",
         "Moved",
         "Touched by what the client said or did.",
-        "being moved",
+        N_("being moved"),
     ),
     Reaction(
         "hopeful",
         "Hopeful",
         "Optimism about the client and the work.",
-        "hopefulness",
+        N_("hopefulness"),
     ),
     Reaction(
         "overinvolved",
         "Overinvolved",
         "Running over time, thinking about the client a lot, blurring boundaries.",
-        "overinvolvement",
+        N_("overinvolvement"),
     ),
 )
+
+# A noun at the start of a sentence, as its own message (a language capitalises its own words).
+_CAPITALISED: Final[Mapping[str, str]] = {
+    "protectiveness": N_("Protectiveness"),
+    "frustration": N_("Frustration"),
+    "irritation": N_("Irritation"),
+    "boredom or disengagement": N_("Boredom or disengagement"),
+    "anxiety": N_("Anxiety"),
+    "helplessness": N_("Helplessness"),
+    "being moved": N_("Being moved"),
+    "hopefulness": N_("Hopefulness"),
+    "overinvolvement": N_("Overinvolvement"),
+}
+# By the rule's minimum intensity (1 = a little, 2 = clearly, 3 = strongly).
+_PROMPTS: Final[Mapping[int, str]] = {
+    3: N_(
+        "Strong {reaction} in {times} of your last {considered} reflections on this client. "
+        "{source} — consider bringing it to supervision."
+    ),
+    1: N_(
+        "{reaction} in {times} of your last {considered} reflections on this client. {source} — "
+        "consider bringing it to supervision."
+    ),
+    2: N_(
+        "{reaction} (at least clearly) in {times} of your last {considered} reflections on this "
+        "client. {source} — consider bringing it to supervision."
+    ),
+}
 
 BY_CODE: Final[Mapping[str, Reaction]] = {reaction.code: reaction for reaction in REACTIONS}
 
@@ -159,15 +189,22 @@ class RecurringReaction:
 
     @property
     def explanation(self) -> str:
+        return render(self.message)
+
+    @property
+    def message(self) -> Msg:
+        """The explanation as a message, for the reader's language (alliance.care.alert_text)."""
+        noun = self.reaction.noun
         if self.min_intensity == MAX_INTENSITY:
-            what = f"Strong {self.reaction.noun}"
-        elif self.min_intensity == MIN_INTENSITY:
-            what = self.reaction.noun[0].upper() + self.reaction.noun[1:]
+            reaction = Msg(noun)
         else:
-            what = f"{self.reaction.noun[0].upper()}{self.reaction.noun[1:]} (at least clearly)"
-        return (
-            f"{what} in {self.times} of your last {self.considered} reflections on this client. "
-            f"{SOURCE} — consider bringing it to supervision."
+            reaction = Msg(_CAPITALISED.get(noun, noun[0].upper() + noun[1:]))
+        return msg(
+            _PROMPTS[min(max(self.min_intensity, MIN_INTENSITY), MAX_INTENSITY)],
+            reaction=reaction,
+            times=self.times,
+            considered=self.considered,
+            source=Msg(SOURCE),
         )
 
 

@@ -11,34 +11,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from ._text import instrument_label, join_words, num
+from ._text import instrument_word
 from .findings import JSON, Finding, make_key
+from .message import N_, Item, Msg, alert_text, msg, number
 from .settings import AlertSettings
 from .suggestions import suggestion_for
 from .types import EpisodeSeries, RiskSignal, Session
 
 # Item wording summaries for the explanation (instrument wording, never client text).
 RISK_ITEMS: Final[dict[tuple[str, str], str]] = {
-    ("phq9", "9"): "thoughts that they would be better off dead or of hurting themselves",
+    ("phq9", "9"): N_("thoughts that they would be better off dead or of hurting themselves"),
 }
+# One fixed sentence: the supervision page translates stored titles of risk alerts by it.
+RISK_TITLE: Final = N_("Risk item answered: review risk today")
 # PHQ-9 answer labels (docs/clinical.md#instruments-and-licences).
 PHQ_ANSWERS: Final[dict[int, str]] = {
-    0: "Not at all",
-    1: "Several days",
-    2: "More than half the days",
-    3: "Nearly every day",
+    0: N_("Not at all"),
+    1: N_("Several days"),
+    2: N_("More than half the days"),
+    3: N_("Nearly every day"),
 }
 
 
-def _describe(signal: RiskSignal) -> str:
-    label = instrument_label(signal.instrument)
+def _describe(signal: RiskSignal) -> Msg:
     what = RISK_ITEMS.get((signal.instrument, signal.item))
-    answer = num(signal.answer, 0) if signal.answer == int(signal.answer) else num(signal.answer)
-    text = f"{label} item {signal.item} was answered {answer}"
+    digits = 0 if signal.answer == int(signal.answer) else 1
+    text = msg(
+        N_("{instrument} item {item} was answered {answer}"),
+        instrument=instrument_word(signal.instrument),
+        item=signal.item,
+        answer=number(signal.answer, digits),
+    )
     if signal.instrument in ("phq9", "gad7") and signal.answer in PHQ_ANSWERS:
-        text += f" (\u201c{PHQ_ANSWERS[int(signal.answer)]}\u201d)"
+        label = Msg(PHQ_ANSWERS[int(signal.answer)])
+        text = msg(N_("{answer} (“{label}”)"), answer=text, label=label)
     if what:
-        text += f" — {what}"
+        text = msg(N_("{answer} — {what}"), answer=text, what=Msg(what))
     return text
 
 
@@ -79,13 +87,18 @@ def _finding(
         {"instrument": s.instrument, "item": s.item, "answer": s.answer} for s in signals
     ]
     response_ids = sorted({s.response_id for s in signals if s.response_id is not None})
-    explanation = (
-        f"At session {session.number}, "
-        + join_words([_describe(s) for s in signals])
-        + ". Any answer above 0 on a risk item needs a risk review today. If this alert is not "
-        f"acknowledged within {settings.risk_escalation_minutes} minutes, your supervisor is "
-        "notified, and the clinic's administrators "
-        f"{settings.risk_administrator_escalation_minutes} minutes after that."
+    answers: list[Item] = [_describe(s) for s in signals]
+    explanation = msg(
+        N_(
+            "At session {n}, {answers}. Any answer above 0 on a risk item needs a risk review "
+            "today. If this alert is not acknowledged within {minutes} minutes, your supervisor "
+            "is notified, and the clinic's administrators {administrator_minutes} minutes after "
+            "that."
+        ),
+        n=session.number,
+        answers=answers,
+        minutes=settings.risk_escalation_minutes,
+        administrator_minutes=settings.risk_administrator_escalation_minutes,
     )
     return Finding(
         kind="risk",
@@ -93,15 +106,17 @@ def _finding(
         key=key,
         session_number=session.number,
         appointment_id=session.appointment_id,
-        title="Risk item answered: review risk today",
-        explanation=explanation,
-        evidence={
-            "session": session.number,
-            "items": items,
-            "response_id": response_ids[0] if len(response_ids) == 1 else None,
-            "escalation_minutes": settings.risk_escalation_minutes,
-        },
-        suggestion=suggestion_for("risk").text,
+        **alert_text(
+            title=Msg(RISK_TITLE),
+            explanation=explanation,
+            suggestion=suggestion_for("risk").message,
+            evidence={
+                "session": session.number,
+                "items": items,
+                "response_id": response_ids[0] if len(response_ids) == 1 else None,
+                "escalation_minutes": settings.risk_escalation_minutes,
+            },
+        ),
         episode_id=series.episode_id,
         instrument=signals[0].instrument,
     )

@@ -23,6 +23,12 @@ numeric rule, so the markers are configurable (docs/clinical.md#alliance-rupture
 
 All markers at one session form one finding, keyed ``rupture:ep<id>:s<n>``. Severity: ``red``
 when a drop or floor marker fired (a measured fall), ``yellow`` for a concern or no-show alone.
+Issue 12 (fewer, steadier alerts): a measured fall raises its alert at once; a concern or no-show
+alone raises one only at ``rupture_marker_persistence`` appointments in a row (default 2;
+cancellations with notice are skipped, any other appointment breaks the run), keyed at the first
+and dated at the last; and a marker within the repair window of an earlier rupture joins that
+rupture's alert (``later_markers``, "Since then: ...") instead of raising a new one. The client's
+words are never lost: they stay in the client's record, brief and session page.
 
 Repair (docs/clinical.md, default m = 2): within the next ``repair_window_sessions`` sessions that
 took place, a client check-in in which every measure that fell is back to at least its
@@ -37,11 +43,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from ._text import EPS, join_words, num, signed
+from ._text import EPS, chain, measure_word
 from .findings import JSON, Finding, Severity, make_key
+from .message import N_, NP_, Item, Msg, alert_text, msg, number, plural, sessions, signed
 from .settings import AlertSettings
 from .suggestions import suggestion_for
 from .types import EpisodeSeries, Session
@@ -160,11 +167,31 @@ def _measure_falls(
     return falls
 
 
-def rupture_findings(series: EpisodeSeries, settings: AlertSettings) -> list[Finding]:
-    """One finding per session with at least one rupture marker."""
-    findings: list[Finding] = []
+@dataclass(frozen=True)
+class _Marked:
+    """An appointment where at least one rupture marker fired."""
+
+    session: Session
+    rules: tuple[RuleName, ...]
+    falls: tuple[MeasureFall, ...]
+    previous_total: float | None
+
+    @property
+    def measured(self) -> bool:
+        return bool(self.falls)
+
+
+def _marked_sessions(series: EpisodeSeries, settings: AlertSettings) -> list[_Marked | None]:
+    """For each appointment that happened (or was missed), its markers, or None."""
+    out: list[_Marked | None] = []
     history: dict[str, list[float]] = {m: [] for m in _measures(settings)}
     for session in series.sessions:
+        if session.attendance == "cancelled" or (
+            session.attendance == "scheduled" and not session.took_place
+        ):
+            # Cancelled with notice, or not yet: neither a marker nor a break. A check-in for an
+            # appointment whose attendance is not recorded yet shows it took place: it is read.
+            continue
         rules: list[RuleName] = []
         falls: list[MeasureFall] = []
         checkin = session.client_checkin
@@ -176,15 +203,64 @@ def rupture_findings(series: EpisodeSeries, settings: AlertSettings) -> list[Fin
                 rules.extend(r for r in fall.rules if r not in rules)
             if checkin.concern and settings.concern_is_rupture:
                 rules.append("concern")
-        if rules:
-            previous_total = history["total"][-1] if history["total"] else None
-            findings.append(_finding(series, session, rules, falls, previous_total, settings))
+        previous_total = history["total"][-1] if history["total"] else None
+        out.append(
+            _Marked(session, tuple(_order(rules)), tuple(falls), previous_total) if rules else None
+        )
         if checkin is not None:
             for measure in history:
                 value = checkin.value(measure)
                 if value is not None:
                     history[measure].append(float(value))
-    return findings
+    return out
+
+
+def rupture_findings(series: EpisodeSeries, settings: AlertSettings) -> list[Finding]:
+    """One finding per rupture: a measured fall (red) at once; a concern or no-show alone
+    (yellow) only at ``rupture_marker_persistence`` appointments in a row; markers inside the
+    repair window of an earlier rupture join that rupture's alert."""
+    marked = _marked_sessions(series, settings)
+    groups: list[_Group] = []
+    run: list[_Marked] = []  # the current run of unmeasured markers not yet an alert
+    for mark in marked:
+        if mark is None:
+            run = []
+            continue
+        if mark.measured:
+            groups.append(_Group(mark, [mark]))
+            run = []
+            continue
+        host = groups[-1] if groups else None
+        if host is not None and _within_window(series, host.dated.session, mark.session, settings):
+            host.later.append(mark)
+            run = []
+            continue
+        run.append(mark)
+        if len(run) >= settings.rupture_marker_persistence:
+            groups.append(_Group(run[-1], list(run)))
+            run = []
+    return [_finding(series, g, settings) for g in groups]
+
+
+@dataclass
+class _Group:
+    """One rupture alert: the appointment it is dated at, the markers that raised it (the first
+    names the key) and markers that came later within its repair window."""
+
+    dated: _Marked
+    raised_by: list[_Marked]
+    later: list[_Marked] = field(default_factory=list)
+
+
+def _within_window(
+    series: EpisodeSeries, rupture: Session, later: Session, settings: AlertSettings
+) -> bool:
+    """``later`` comes before the rupture's repair window has closed (fewer than
+    ``repair_window_sessions`` sessions took place between them)."""
+    took_place = sum(
+        1 for s in series.sessions if rupture.number < s.number < later.number and s.took_place
+    )
+    return took_place < settings.repair_window_sessions
 
 
 def _order(rules: Sequence[RuleName]) -> list[RuleName]:
@@ -192,17 +268,14 @@ def _order(rules: Sequence[RuleName]) -> list[RuleName]:
     return [r for r in canonical if r in rules]
 
 
-def _finding(
-    series: EpisodeSeries,
-    session: Session,
-    rules: Sequence[RuleName],
-    falls: Sequence[MeasureFall],
-    previous_total: float | None,
-    settings: AlertSettings,
-) -> Finding:
-    rules = _order(rules)
+def _finding(series: EpisodeSeries, group: _Group, settings: AlertSettings) -> Finding:
+    first, dated = group.raised_by[0], group.dated
+    session = dated.session
+    falls = dated.falls
+    rules = _order([r for m in group.raised_by for r in m.rules])
     measured = bool(falls)
     severity: Severity = "red" if measured else "yellow"
+    previous_total = first.previous_total
     targets: dict[str, float] = {f.measure: f.target for f in falls}
     if not targets and previous_total is not None:
         targets["total"] = previous_total
@@ -214,37 +287,32 @@ def _finding(
         variant = "concern"
 
     sentences = _falls_text(falls, settings)
-    if "concern" in rules:
-        sentences.append(
-            "The client wrote something in answer to \u201cWhat could have been better "
-            "today?\u201d (read it in the client's record)."
-        )
-    if "no_show" in rules:
-        sentences.append(
-            f"Session {session.number} was missed without notice; a missed session is "
-            "relationship material, not only an administrative event, so it is treated as a "
-            "rupture marker."
-        )
+    concerns = [m.session.number for m in group.raised_by if "concern" in m.rules]
+    no_shows = [m.session.number for m in group.raised_by if "no_show" in m.rules]
+    if concerns:
+        sentences.append(msg(_CONCERN_SENTENCE, sessions=sessions(concerns)))
+    if no_shows:
+        sentences.append(plural(_MISSED_SENTENCE, len(no_shows), numbers=list(no_shows)))
+    if not measured and len(group.raised_by) > 1:
+        sentences.append(msg(_MARKERS_SENTENCE, n=len(group.raised_by)))
+    if group.later:
+        sentences.append(msg(N_("Since then: {markers}."), markers=_later_text(group.later)))
     window = settings.repair_window_sessions
     if targets:
-        levels = join_words([f"{m} {num(v)}" for m, v in targets.items()])
-        sentences.append(
-            f"It counts as repaired if the check-in returns to at least its earlier level "
-            f"({levels}) within the next {window} session{'s' if window > 1 else ''} that take "
-            "place."
-        )
+        levels: list[Item] = [
+            msg(N_("{measure} {level}"), measure=measure_word(m), level=number(v))
+            for m, v in targets.items()
+        ]
+        sentences.append(plural(_REPAIR_LEVEL, window, levels=levels, window=window))
     else:
-        sentences.append(
-            f"It counts as repaired if a check-in without a new concern follows within the "
-            f"next {window} session{'s' if window > 1 else ''} that take place."
-        )
+        sentences.append(plural(_REPAIR_CONCERN, window, window=window))
     fallen = tuple(f.measure for f in falls)
     title = {
-        "red": "Possible rupture: the check-in fell",
+        "red": N_("Possible rupture: the check-in fell"),
         "yellow": (
-            "Possible rupture: missed session without notice"
+            N_("Possible rupture: missed sessions without notice")
             if variant == "no_show"
-            else "Possible rupture: the client named a concern"
+            else N_("Possible rupture: the client named a concern")
         ),
     }[severity]
     evidence: dict[str, JSON] = {
@@ -255,30 +323,77 @@ def _finding(
         "repair_targets": dict(targets),
         "repair_window_sessions": window,
         "concern": bool(session.client_checkin and session.client_checkin.concern),
+        "marker_sessions": [m.session.number for m in group.raised_by],
+        "later_markers": [
+            {"session": m.session.number, "rules": list(m.rules)} for m in group.later
+        ],
     }
     return Finding(
         kind="rupture",
         severity=severity,
-        key=make_key("rupture", series.episode_id, f"s{session.number}"),
+        key=make_key("rupture", series.episode_id, f"s{first.session.number}"),
         session_number=session.number,
         appointment_id=session.appointment_id,
-        title=title,
-        explanation=" ".join(sentences),
-        evidence=evidence,
-        suggestion=suggestion_for("rupture", variant).text,
+        **alert_text(
+            title=Msg(title),
+            explanation=sentences,
+            suggestion=suggestion_for("rupture", variant).message,
+            evidence=evidence,
+        ),
         pre_drop_level=previous_total,
         episode_id=series.episode_id,
         dimensions=fallen,
     )
 
 
-def _lead_name(measure: str) -> str:
-    return "The check-in total" if measure == "total" else f"The {measure} rating"
+_CONCERN_SENTENCE = N_(
+    "The client wrote something in answer to “What could have been better today?” at "
+    "{sessions} (read it in the client's record)."
+)
+_MISSED_SENTENCE = NP_(
+    "Session {numbers} was missed without notice; a missed session is relationship material, not "
+    "only an administrative event, so it is treated as a rupture marker.",
+    "Sessions {numbers} were missed without notice; a missed session is relationship material, "
+    "not only an administrative event, so it is treated as a rupture marker.",
+)
+_MARKERS_SENTENCE = N_(
+    "Markers came at {n} appointments in a row; a single concern or missed session does not raise "
+    "an alert on its own."
+)
+_REPAIR_LEVEL = NP_(
+    "It counts as repaired if the check-in returns to at least its earlier level ({levels}) within "
+    "the next {window} session that take place.",
+    "It counts as repaired if the check-in returns to at least its earlier level ({levels}) within "
+    "the next {window} sessions that take place.",
+)
+_REPAIR_CONCERN = NP_(
+    "It counts as repaired if a check-in without a new concern follows within the next {window} "
+    "session that take place.",
+    "It counts as repaired if a check-in without a new concern follows within the next {window} "
+    "sessions that take place.",
+)
 
 
-def _falls_text(falls: Sequence[MeasureFall], settings: AlertSettings) -> list[str]:
+def _later_text(later: Sequence[_Marked]) -> Msg:
+    parts: list[Msg] = []
+    for m in later:
+        n = m.session.number
+        if "no_show" in m.rules:
+            parts.append(msg(N_("session {n} was missed without notice"), n=n))
+        if "concern" in m.rules:
+            parts.append(msg(N_("the client wrote something at session {n}"), n=n))
+    return chain(parts)
+
+
+def _lead_name(measure: str) -> Msg:
+    if measure == "total":
+        return Msg(N_("The check-in total"))
+    return msg(N_("The {measure} rating"), measure=measure_word(measure))
+
+
+def _falls_text(falls: Sequence[MeasureFall], settings: AlertSettings) -> list[Msg]:
     """One full sentence for the main drop, a compact list for the rest, then the floor."""
-    sentences: list[str] = []
+    sentences: list[Msg] = []
     drops = [f for f in falls if "drop" in f.rules and f.usual is not None]
     if drops:
         lead = next((f for f in drops if f.measure == "total"), None) or max(
@@ -287,58 +402,97 @@ def _falls_text(falls: Sequence[MeasureFall], settings: AlertSettings) -> list[s
         sentences.append(_drop_sentence(lead, settings))
         others = [f for f in drops if f is not lead]
         if others:
-            sentences.append(
-                "Also fell by at least the threshold: "
-                + join_words(
-                    [
-                        f"{f.measure} {num(f.previous or 0)} \u2192 {num(f.current)} "
-                        f"({num((f.drop or 0) / f.usual.sd)}\u00d7)"
-                        for f in others
-                        if f.usual is not None
-                    ]
+            fell: list[Item] = [
+                msg(
+                    N_("{measure} {previous} → {current} ({ratio}×)"),  # noqa: RUF001
+                    measure=measure_word(f.measure),
+                    previous=number(f.previous or 0),
+                    current=number(f.current),
+                    ratio=number((f.drop or 0) / f.usual.sd),
                 )
-                + "."
-            )
+                for f in others
+                if f.usual is not None
+            ]
+            sentences.append(msg(N_("Also fell by at least the threshold: {falls}."), falls=fell))
     floors = [f for f in falls if "floor" in f.rules]
     if floors:
-        sentences.append(
-            f"Now below the floor of {num(settings.rupture_floor)}: "
-            + join_words(
-                [
-                    f"{f.measure} {num(f.current)}"
-                    + ("" if f.previous is None or f in drops else f" (was {num(f.previous)})")
-                    for f in floors
-                ]
+        below: list[Item] = [
+            msg(
+                N_("{measure} {current}"),
+                measure=measure_word(f.measure),
+                current=number(f.current),
             )
-            + "."
+            if f.previous is None or f in drops
+            else msg(
+                N_("{measure} {current} (was {previous})"),
+                measure=measure_word(f.measure),
+                current=number(f.current),
+                previous=number(f.previous),
+            )
+            for f in floors
+        ]
+        sentences.append(
+            msg(
+                N_("Now below the floor of {floor}: {measures}."),
+                floor=number(settings.rupture_floor),
+                measures=below,
+            )
         )
     return sentences
 
 
-def _drop_sentence(fall: MeasureFall, settings: AlertSettings) -> str:
+_FALLBACK_USUAL = NP_(
+    "there are too few earlier check-ins to know this client's usual variation ({n} earlier "
+    "change, {needed} needed), so a default of ±{sd} was used; the drop is {ratio} times that",
+    "there are too few earlier check-ins to know this client's usual variation ({n} earlier "
+    "changes, {needed} needed), so a default of ±{sd} was used; the drop is {ratio} times that",
+)
+
+
+def _drop_sentence(fall: MeasureFall, settings: AlertSettings) -> Msg:
     assert fall.previous is not None and fall.usual is not None
     drop = fall.previous - fall.current
     ratio = drop / fall.usual.sd
-    text = (
-        f"{_lead_name(fall.measure)} fell from {num(fall.previous)} to {num(fall.current)} "
-        f"({signed(-drop)} points); "
-    )
+    usual: Msg
     if fall.usual.source == "fallback":
-        text += (
-            f"there are too few earlier check-ins to know this client's usual variation "
-            f"({fall.usual.n_changes} earlier change{'' if fall.usual.n_changes == 1 else 's'}, "
-            f"{settings.rupture_min_prior_changes} needed), so a default of "
-            f"\u00b1{num(fall.usual.sd)} was used; the drop is {num(ratio)} times that"
+        usual = plural(
+            _FALLBACK_USUAL,
+            fall.usual.n_changes,
+            n=fall.usual.n_changes,
+            needed=settings.rupture_min_prior_changes,
+            sd=number(fall.usual.sd),
+            ratio=number(ratio),
+        )
+    elif fall.usual.source == "own_minimum":
+        usual = msg(
+            N_(
+                "this client's usual session-to-session change is ±{sd} (the minimum "
+                "assumed), so the drop is {ratio} times their usual variation"
+            ),
+            sd=number(fall.usual.sd),
+            ratio=number(ratio),
         )
     else:
-        minimum = " (the minimum assumed)" if fall.usual.source == "own_minimum" else ""
-        text += (
-            f"this client's usual session-to-session change is \u00b1{num(fall.usual.sd)}"
-            f"{minimum}, so the drop is {num(ratio)} times their usual variation"
+        usual = msg(
+            N_(
+                "this client's usual session-to-session change is ±{sd}, so the drop is "
+                "{ratio} times their usual variation"
+            ),
+            sd=number(fall.usual.sd),
+            ratio=number(ratio),
         )
-    return text + (
-        f" (threshold {num(settings.rupture_k)}\u00d7, and at least "
-        f"{num(_min_drop(fall.measure, settings))} points)."
+    return msg(
+        N_(
+            "{lead} fell from {previous} to {current} ({change} points); {usual} (threshold "
+            "{k}×, and at least {min_drop} points)."  # noqa: RUF001
+        ),
+        lead=_lead_name(fall.measure),
+        previous=number(fall.previous),
+        current=number(fall.current),
+        change=signed(-drop),
+        usual=usual,
+        k=number(settings.rupture_k),
+        min_drop=number(_min_drop(fall.measure, settings)),
     )
 
 

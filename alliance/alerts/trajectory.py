@@ -15,11 +15,18 @@ per session number where there are at least ``trajectory_min_residuals_per_sessi
 and pooled otherwise. Beyond the last such session the curve and the boundaries are held flat
 (no extrapolation).
 
+For the not-on-track rule (issue 12) the fit also keeps what reading a client's *own* course
+needs (``own_course.py``): the random-intercept and residual variances, the percentiles of the
+own-deviation z over every score of the eligible episodes (``own_yellow_z`` / ``own_red_z`` at
+the yellow / red percentiles), and the ``not_on_track_jump_percentile`` of the marginal residuals
+(``q_jump``, per session like the others) for a single score far above the curve. The marginal
+``q_yellow``/``q_red`` stay for the chart's expected band.
+
 Fallback (``source = "default"``): with fewer than ``trajectory_min_episodes`` completed episodes
 or ``trajectory_min_observations`` post-intake scores, or when the fit fails or does not
 converge, the documented default curve is used — expected = intake x (1 - d·log(s)/log(12)),
-with normal boundaries ``z·sd`` from ``trajectory_default_sd`` — all UNVERIFIED, and findings
-say so.
+with normal boundaries ``z·sd`` from ``trajectory_default_sd``, split into the client's own
+share (``trajectory_default_client_share``) and noise — all UNVERIFIED, and findings say so.
 
 Speed: ``MixedLM`` loops over groups in Python (~1-2 s for 500 episodes), so at most
 ``trajectory_max_episodes`` episodes — a random subsample drawn with ``trajectory_seed`` from the
@@ -43,6 +50,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .own_course import group_z, own_deviation
 from .settings import AlertSettings
 from .types import EpisodeSeries
 
@@ -50,6 +58,27 @@ ModelSource = Literal["clinic", "default"]
 Level = Literal["on_track", "yellow", "red"]
 
 FloatArray = NDArray[np.float64]
+
+
+Trigger = Literal["own", "jump"] | None
+
+
+class OwnCourse(NamedTuple):
+    """A series read by the not-on-track rule, aligned with its scores.
+
+    ``estimate`` is the client's own deviation after each score, ``yellow``/``red`` its
+    boundaries (in points, for that number of scores), ``jump`` the single-score boundary on
+    ``residual``. ``levels`` before persistence; ``triggers`` says which part fired.
+    """
+
+    expected: FloatArray
+    residual: FloatArray
+    estimate: FloatArray
+    yellow: FloatArray
+    red: FloatArray
+    jump: FloatArray
+    levels: list[Level]
+    triggers: list[Trigger]
 
 
 class Scored(NamedTuple):
@@ -85,6 +114,14 @@ class TrajectoryModel:
     random_intercept_var: float | None = None
     residual_var: float | None = None
     reason: str = ""
+    # The not-on-track rule (issue 12): a single score beyond the jump boundary, or the client's
+    # own deviation (own_course.py) beyond its yellow/red percentiles. ``None``: a cache entry
+    # written before these existed; normal quantiles and the red boundary stand in.
+    jump_percentile: float | None = None
+    q_jump: float | None = None
+    q_jump_by_session: Mapping[int, float] = field(default_factory=dict)
+    own_yellow_z: float | None = None
+    own_red_z: float | None = None
 
     def _capped(self, sessions: ArrayLike) -> FloatArray:
         s = np.asarray(sessions, dtype=np.float64)
@@ -120,6 +157,67 @@ class TrajectoryModel:
         """``on_track`` / ``yellow`` / ``red`` for each (session, observed score)."""
         return self.score(sessions, observed, intake).levels
 
+    def jump_boundaries(self, sessions: ArrayLike) -> FloatArray:
+        """Boundary on (observed - expected) of a single score that is red at once."""
+        capped = self._capped(sessions).astype(np.int64).tolist()
+        if self.q_jump is None:
+            _, red = self.boundaries(sessions)
+            return red
+        values = [self.q_jump_by_session.get(n, self.q_jump) for n in capped]
+        _, red = self.boundaries(sessions)
+        return np.maximum(np.array(values, dtype=np.float64), red)
+
+    def own_z_boundaries(self) -> tuple[float, float]:
+        """Yellow and red boundaries on the own-deviation z (see own_course.py)."""
+        normal = NormalDist()
+        yellow = (
+            self.own_yellow_z
+            if self.own_yellow_z is not None
+            else normal.inv_cdf(self.yellow_percentile / 100)
+        )
+        red = (
+            self.own_red_z
+            if self.own_red_z is not None
+            else normal.inv_cdf(self.red_percentile / 100)
+        )
+        return yellow, max(red, yellow)
+
+    def own_course(self, sessions: ArrayLike, observed: ArrayLike, intake: float) -> OwnCourse:
+        """The not-on-track reading of a series, score by score, each from that score and the
+        earlier ones only (so a flag never depends on later data)."""
+        expected = self.expected(sessions, intake)
+        residual = np.asarray(observed, dtype=np.float64) - expected
+        deviation = own_deviation(
+            residual, self.random_intercept_var or 0.0, self.residual_var or 0.0
+        )
+        yellow_z, red_z = self.own_z_boundaries()
+        jump = self.jump_boundaries(sessions)
+        levels: list[Level] = []
+        triggers: list[Trigger] = []
+        for r, z, j in zip(residual.tolist(), deviation.z.tolist(), jump.tolist(), strict=True):
+            if z > red_z:
+                levels.append("red")
+                triggers.append("own")
+            elif r > j:
+                levels.append("red")
+                triggers.append("jump")
+            elif z > yellow_z:
+                levels.append("yellow")
+                triggers.append("own")
+            else:
+                levels.append("on_track")
+                triggers.append(None)
+        return OwnCourse(
+            expected=expected,
+            residual=residual,
+            estimate=deviation.estimate,
+            yellow=yellow_z * deviation.spread,
+            red=red_z * deviation.spread,
+            jump=jump,
+            levels=levels,
+            triggers=triggers,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (session keys become strings)."""
         return {
@@ -143,6 +241,11 @@ class TrajectoryModel:
             "random_intercept_var": self.random_intercept_var,
             "residual_var": self.residual_var,
             "reason": self.reason,
+            "jump_percentile": self.jump_percentile,
+            "q_jump": self.q_jump,
+            "q_jump_by_session": {str(k): v for k, v in sorted(self.q_jump_by_session.items())},
+            "own_yellow_z": self.own_yellow_z,
+            "own_red_z": self.own_red_z,
         }
 
     @classmethod
@@ -152,7 +255,7 @@ class TrajectoryModel:
         known = {f.name for f in fields(cls)}
         if set(values) - known or not {"instrument", "source"} <= set(values):
             raise ValueError("not a TrajectoryModel dictionary (recompute the norms)")
-        for name in ("q_yellow_by_session", "q_red_by_session"):
+        for name in ("q_yellow_by_session", "q_red_by_session", "q_jump_by_session"):
             values[name] = {int(k): float(v) for k, v in dict(values.get(name) or {}).items()}
         if values.get("source") not in ("clinic", "default"):
             raise ValueError(f"unknown trajectory source {values.get('source')!r}")
@@ -166,6 +269,8 @@ def default_trajectory(instrument: str, settings: AlertSettings, reason: str) ->
         raise ValueError(f"no default residual SD for {instrument!r} in trajectory_default_sd")
     yellow_p = settings.not_on_track_yellow_percentile
     red_p = settings.not_on_track_red_percentile
+    jump_p = settings.not_on_track_jump_percentile
+    share = settings.trajectory_default_client_share
     return TrajectoryModel(
         instrument=instrument,
         source="default",
@@ -180,6 +285,10 @@ def default_trajectory(instrument: str, settings: AlertSettings, reason: str) ->
         q_red=NormalDist().inv_cdf(red_p / 100) * sd,
         max_session=settings.trajectory_default_max_session,
         reason=reason,
+        random_intercept_var=share * sd**2,
+        residual_var=(1 - share) * sd**2,
+        jump_percentile=jump_p,
+        q_jump=NormalDist().inv_cdf(jump_p / 100) * sd,
     )
 
 
@@ -307,7 +416,12 @@ def fit_trajectory(
     residual = data.score - _design(capped, data.intake, centre) @ params
     yellow_p = settings.not_on_track_yellow_percentile
     red_p = settings.not_on_track_red_percentile
+    jump_p = settings.not_on_track_jump_percentile
     min_n = settings.trajectory_min_residuals_per_session
+    # The own-deviation boundaries: percentiles of the same estimate in every eligible completed
+    # episode, after each of its scores (so a boundary is "this clinic's clients", not a
+    # normal-law assumption).
+    own_z = group_z(residual, data.group, re_var, scale)
     return TrajectoryModel(
         instrument=instrument,
         source="clinic",
@@ -328,6 +442,11 @@ def fit_trajectory(
         n_fitted_episodes=len(np.unique(data.group[mask])),
         random_intercept_var=re_var,
         residual_var=scale,
+        jump_percentile=jump_p,
+        q_jump=float(np.percentile(residual, jump_p)),
+        q_jump_by_session=_percentiles(residual, capped, jump_p, min_n, max_session),
+        own_yellow_z=float(np.percentile(own_z, yellow_p)),
+        own_red_z=float(np.percentile(own_z, red_p)),
         reason=(
             f"fitted on this clinic's completed episodes ({n_groups} episodes, {n_obs} scores"
             + (

@@ -28,6 +28,13 @@ Decisions
     outcome is decided (repaired + unresolved), so ruptures still inside their window do not count
     as failures; pending and closed-before-decided ones are counted beside it. Days to repair:
     median and quartiles of `repaired_at - created_at`.
+  - **Acted on** (issue 12, point 4): how often a therapist did something with an alert, per kind
+    and for every kind but risk (risk is never snoozed and goes to the supervisor when left
+    alone, so it is reported apart): any action at all (`first_action_at` set, or acknowledged,
+    a repair conversation, a snooze or a close); repair discussed (ruptures); snoozed at least
+    once (never risk: no share for it); the closed ones by reason; hours from raised to the
+    first action (median and quartiles over the alerts acted on). An alert the data decided
+    (repaired, unresolved) without anyone looking is not acted on.
   - Shares are `intervals.Rate` (Wilson interval, denominator always shown).
 """
 
@@ -36,7 +43,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -44,21 +51,37 @@ from scipy import stats
 
 from .intervals import CONFIDENCE, Rate, rate
 from .jsonable import fields_dict
+from .phrases import gettext_noop
 from .records import ALERT_KINDS, AlertRecord, ClinicData, EpisodeRecord
 
 ALL_KINDS = "all"
+ALL_BUT_RISK = "all_but_risk"
+UNSNOOZABLE_KINDS = frozenset({"risk"})  # as alliance.alerts.lifecycle (no import across packages)
+# The close reasons of the staff page (alliance.care.caseload_forms.CLOSE_REASONS), in its order;
+# any other stored code follows, alphabetically.
+CLOSE_REASON_ORDER = ("addressed", "not_relevant", "client_ended", "duplicate", "other")
 NOT_USEFUL_REASON = "not_relevant"
 ACKNOWLEDGED_STATUSES = frozenset({"acknowledged", "repair_discussed"})
 OPEN_STATUSES = frozenset({"open", "acknowledged", "repair_discussed"})
 NOTES: tuple[str, ...] = (
-    "Alerts per therapist per week count alerts raised in the period over the weeks each "
-    "therapist had at least one client in care; the interval assumes alerts arrive independently, "
-    "which they do not quite (some clients raise several), so read it as a lower bound on the "
-    "uncertainty.",
-    "A kind that is often closed as 'not clinically relevant' is probably too sensitive for this "
-    "clinic; one that is rarely acknowledged may be going unseen.",
-    "Repaired ruptures are counted over ruptures whose repair window has passed; ruptures still "
-    "inside it are shown as pending.",
+    gettext_noop(
+        "Alerts per therapist per week count alerts raised in the period over the weeks each "
+        "therapist had at least one client in care; the interval assumes alerts arrive independently, "
+        "which they do not quite (some clients raise several), so read it as a lower bound on the "
+        "uncertainty."
+    ),
+    gettext_noop(
+        "A kind that is often closed as 'not clinically relevant' is probably too sensitive for this "
+        "clinic; one that is rarely acknowledged may be going unseen."
+    ),
+    gettext_noop(
+        "Repaired ruptures are counted over ruptures whose repair window has passed; ruptures still "
+        "inside it are shown as pending."
+    ),
+    gettext_noop(
+        "Acted on counts any action by a therapist (acknowledged, a repair conversation, snoozed or "
+        "closed); risk alerts are shown apart and can never be snoozed."
+    ),
 )
 
 
@@ -105,8 +128,22 @@ class Repair:
 
 
 @dataclass(frozen=True)
+class ActedOn:
+    """How often therapists acted on the alerts of a kind (see "Acted on" above)."""
+
+    acted_on: Rate  # any action, over raised
+    repair_discussed: Rate | None  # over ruptures; None when the kind has no repair
+    snoozed: Rate | None  # over alerts that could be snoozed; None for risk
+    closed_by_reason: tuple[tuple[str, int], ...]  # (reason code, count), CLOSE_REASON_ORDER first
+    hours_to_first_action: Quartiles
+
+    def as_dict(self) -> dict[str, Any]:
+        return fields_dict(self)
+
+
+@dataclass(frozen=True)
 class KindQuality:
-    kind: str  # an alert kind, or "all"
+    kind: str  # an alert kind, "all", or "all_but_risk"
     raised: int
     per_therapist_week: PerWeek
     acknowledged: Rate
@@ -115,6 +152,7 @@ class KindQuality:
     closed: int
     not_useful: Rate  # closed as not clinically relevant, over closed
     repair: Repair | None  # ruptures only
+    acted_on: ActedOn | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return fields_dict(self)
@@ -141,6 +179,7 @@ class AlertQuality:
     all_kinds: KindQuality
     by_therapist: tuple[TherapistAlertQuality, ...]  # by therapist id
     notes: tuple[str, ...] = NOTES
+    all_but_risk: KindQuality | None = None  # every kind except risk, which is reported apart
 
     def as_dict(self) -> dict[str, Any]:
         return fields_dict(self)
@@ -221,6 +260,9 @@ def alert_quality(
         therapist_weeks=total_weeks,
         kinds=tuple(_quality(k, [a for a in chosen if a.kind == k], total_weeks) for k in kinds),
         all_kinds=_quality(ALL_KINDS, chosen, total_weeks),
+        all_but_risk=_quality(
+            ALL_BUT_RISK, [a for a in chosen if a.kind not in UNSNOOZABLE_KINDS], total_weeks
+        ),
         by_therapist=tuple(
             _therapist_quality(t, by_therapist.get(t, []), float(weeks.get(t, 0.0)), kinds)
             for t in therapists
@@ -293,6 +335,54 @@ def _quality(kind: str, alerts: list[AlertRecord], weeks: float) -> KindQuality:
         closed=len(closed),
         not_useful=rate(not_useful, len(closed)),
         repair=_repair(alerts) if kind == "rupture" else None,
+        acted_on=acted_on(kind, alerts),
+    )
+
+
+def _acted_on(alert: AlertRecord) -> bool:
+    return (
+        alert.first_action_at is not None
+        or _acknowledged(alert)
+        or alert.repair_discussed
+        or alert.snoozed
+        or alert.status == "closed"  # only a therapist closes an alert
+    )
+
+
+def _first_action(alert: AlertRecord) -> datetime | None:
+    moments = [m for m in (alert.first_action_at, alert.acknowledged_at) if m is not None]
+    return min(moments, default=None)
+
+
+def acted_on(kind: str, alerts: Sequence[AlertRecord]) -> ActedOn:
+    """How often these alerts (all of `kind`, or of every kind for "all" / "all_but_risk") were
+    acted on."""
+    acted = [a for a in alerts if _acted_on(a)]
+    hours = [
+        (first - a.created_at).total_seconds() / 3600.0
+        for a in acted
+        if (first := _first_action(a)) is not None
+    ]
+    ruptures = [a for a in alerts if a.kind == "rupture"]
+    discussed = sum(1 for a in ruptures if a.repair_discussed or a.status == "repair_discussed")
+    snoozable = [a for a in alerts if a.kind not in UNSNOOZABLE_KINDS]
+    reasons: dict[str, int] = defaultdict(int)
+    for alert in alerts:
+        if alert.status == "closed":
+            reasons[alert.close_reason or "other"] += 1
+    order = [r for r in CLOSE_REASON_ORDER if r in reasons] + sorted(
+        set(reasons) - set(CLOSE_REASON_ORDER)
+    )
+    return ActedOn(
+        acted_on=rate(len(acted), len(alerts)),
+        repair_discussed=rate(discussed, len(ruptures))
+        if kind in ("rupture", ALL_KINDS, ALL_BUT_RISK)
+        else None,
+        snoozed=rate(sum(1 for a in snoozable if a.snoozed), len(snoozable))
+        if kind not in UNSNOOZABLE_KINDS
+        else None,
+        closed_by_reason=tuple((reason, reasons[reason]) for reason in order),
+        hours_to_first_action=quartiles(hours),
     )
 
 

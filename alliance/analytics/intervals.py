@@ -28,6 +28,8 @@ from typing import Any
 
 from scipy import stats
 
+from alliance.analytics.phrases import gettext_noop
+
 CONFIDENCE = 0.95
 
 
@@ -172,7 +174,16 @@ def prepost_effect(
         first = data[0][0] if data else None
         last = data[0][1] if data else None
         return PrePostEffect(
-            n, None, None, None, first, last, None, None, confidence, note="needs two or more pairs"
+            n,
+            None,
+            None,
+            None,
+            first,
+            last,
+            None,
+            None,
+            confidence,
+            note=gettext_noop("needs two or more pairs"),
         )
     firsts = [a for a, _ in data]
     diffs = [a - b for a, b in data]
@@ -191,7 +202,7 @@ def prepost_effect(
             0.0,
             None,
             confidence,
-            note="every first score is the same: no spread to standardise by",
+            note=gettext_noop("every first score is the same: no spread to standardise by"),
         )
     var_diff = math.fsum((x - mean_diff) ** 2 for x in diffs) / (n - 1)
     d = mean_diff / sd_first

@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alliance.analytics.phrases import gettext_noop, say
 from alliance.analytics.reml import ModelDataError, NestedFit, fit_nested
 
 TERMS = ("Intercept", "a_within", "a_between", "log_session")
@@ -183,16 +184,21 @@ def _num(x: float) -> str:
     return f"{x:.2f}"
 
 
+LOWER = gettext_noop("%(points)s points lower (95%% interval %(low)s to %(high)s lower)")
+HIGHER = gettext_noop("%(points)s points higher (95%% interval %(low)s to %(high)s higher)")
+UNCLEAR = gettext_noop(
+    "not clearly different: %(points)s points (95%% interval %(low)s to %(high)s, "
+    "which includes no difference)"
+)
+
+
 def describe_shift(est: float, low: float, high: float) -> str:
     """ "0.80 points lower (95% interval 0.75 to 0.85 lower)", or an honest "no clear change"."""
     if high < 0:
-        return f"{_num(-est)} points lower (95% interval {_num(-high)} to {_num(-low)} lower)"
+        return say(LOWER, points=_num(-est), low=_num(-high), high=_num(-low))
     if low > 0:
-        return f"{_num(est)} points higher (95% interval {_num(low)} to {_num(high)} higher)"
-    return (
-        f"not clearly different: {est:+.2f} points (95% interval {low:+.2f} to {high:+.2f}, "
-        "which includes no difference)"
-    )
+        return say(HIGHER, points=_num(est), low=_num(low), high=_num(high))
+    return say(UNCLEAR, points=f"{est:+.2f}", low=f"{low:+.2f}", high=f"{high:+.2f}")
 
 
 def _partial_r(est: float, se: float, df: int) -> float | None:
@@ -200,6 +206,58 @@ def _partial_r(est: float, se: float, df: int) -> float | None:
         return None
     t = est / se
     return math.copysign(math.sqrt(t * t / (t * t + df)), t)
+
+
+LAGGED_WITHIN = gettext_noop(
+    "When the check-in a client gave after their previous session was one point above their own "
+    "usual check-in, their %(outcome)s before the next session is %(shift)s. This is the temporal "
+    "direction: the relationship as the client reported it, then the symptoms that followed. It is "
+    "still an association in routine care, not proof that the relationship caused the change."
+)
+WITHIN = gettext_noop(
+    "When a client rates the relationship one point above their own usual check-in, their "
+    "%(outcome)s at that session is %(shift)s. The %(outcome)s is filled in before the session and "
+    "the check-in after it, so this is how the two move together within a client, not evidence of "
+    "which drives which (the lagged model looks at that)."
+)
+BETWEEN = gettext_noop(
+    "Clients whose check-ins are one point higher on average have %(outcome)s scores %(shift)s "
+    "across their sessions. Clients differ in many ways besides the relationship, so this "
+    "comparison between clients is the more confounded of the two."
+)
+TIME = gettext_noop(
+    "Over time, each doubling of the session number goes with a %(outcome)s %(shift)s, at the same "
+    "check-in."
+)
+SHARE = gettext_noop(
+    "Of the variation in %(outcome)s the terms above leave unexplained, %(therapists)s%% lies "
+    "between therapists, %(clients)s%% between clients of the same therapist and %(sessions)s%% "
+    "from session to session."
+)
+EXPECTED = gettext_noop("in the expected direction (a better relationship, fewer symptoms)")
+NOT_EXPECTED = gettext_noop("NOT in the expected direction")
+PUBLISHED = gettext_noop(
+    "As a partial correlation the within-client association is r = %(within)s, %(direction)s; the "
+    "between-client one is r = %(between)s. "
+    "The published alliance-outcome figure, r = .28 (%(source)s), correlates clients' alliance, "
+    "mostly measured once or twice, with their outcome at the end of treatment, across clients. A "
+    "session-by-session association within clients is a different quantity, so the comparison is "
+    "for orientation only, not a replication."
+)
+PUBLISHED_BETWEEN_AGAINST = gettext_noop(
+    "As a partial correlation the within-client association is r = %(within)s, %(direction)s; the "
+    "between-client one is r = %(between)s (not in the expected direction). "
+    "The published alliance-outcome figure, r = .28 (%(source)s), correlates clients' alliance, "
+    "mostly measured once or twice, with their outcome at the end of treatment, across clients. A "
+    "session-by-session association within clients is a different quantity, so the comparison is "
+    "for orientation only, not a replication."
+)
+NOT_FITTED = gettext_noop("The model could not be fitted: %(reason)s")
+ONE_THERAPIST = gettext_noop(
+    "one therapist only: the therapist variance is not estimated (set to 0)"
+)
+ON_BOUNDARY = gettext_noop("estimated at zero (on the boundary): %(terms)s variance")
+NOT_CONVERGED = gettext_noop("the fit did not converge cleanly; treat the estimates with caution")
 
 
 def _sentences(
@@ -211,41 +269,28 @@ def _sentences(
     lower_is_better: bool,
 ) -> tuple[str, ...]:
     w, b, t = fe["a_within"], fe["a_between"], fe["log_session"]
-    if lagged:
-        within = (
-            "When the check-in a client gave after their previous session was one point above "
-            f"their own usual check-in, their {label} before the next session is "
-            f"{describe_shift(w.estimate, w.low, w.high)}. "
-            "This is the temporal direction: the relationship as the client reported it, then the "
-            "symptoms that followed. It is still an association in routine care, not proof that "
-            "the relationship caused the change."
-        )
-    else:
-        within = (
-            "When a client rates the relationship one point above their own usual check-in, "
-            f"their {label} at that session is {describe_shift(w.estimate, w.low, w.high)}. "
-            f"The {label} is filled in before the session and the check-in after it, so this is "
-            "how the two move together within a client, not evidence of which drives which "
-            "(the lagged model looks at that)."
-        )
-    between = (
-        "Clients whose check-ins are one point higher on average have "
-        f"{label} scores {describe_shift(b.estimate, b.low, b.high)} across their sessions. "
-        "Clients differ in many ways besides the relationship, so this comparison between "
-        "clients is the more confounded of the two."
+    within_shift = describe_shift(w.estimate, w.low, w.high)
+    within = (
+        say(LAGGED_WITHIN, outcome=label, shift=within_shift)
+        if lagged
+        else say(WITHIN, outcome=label, shift=within_shift)
     )
+    between = say(BETWEEN, outcome=label, shift=describe_shift(b.estimate, b.low, b.high))
     doubling = math.log(2.0)
-    time = (
-        f"Over time, each doubling of the session number goes with a {label} "
-        f"{describe_shift(t.estimate * doubling, t.low * doubling, t.high * doubling)}, "
-        "at the same check-in."
+    time = say(
+        TIME,
+        outcome=label,
+        shift=describe_shift(t.estimate * doubling, t.low * doubling, t.high * doubling),
     )
     total = sum(vc.values())
     share = (
-        f"Of the variation in {label} the terms above leave unexplained, "
-        f"{100 * vc['therapist'] / total:.0f}% lies between therapists, "
-        f"{100 * vc['client'] / total:.0f}% between clients of the same therapist and "
-        f"{100 * vc['residual'] / total:.0f}% from session to session."
+        say(
+            SHARE,
+            outcome=label,
+            therapists=f"{100 * vc['therapist'] / total:.0f}",
+            clients=f"{100 * vc['client'] / total:.0f}",
+            sessions=f"{100 * vc['residual'] / total:.0f}",
+        )
         if total > 0
         else ""
     )
@@ -254,19 +299,12 @@ def _sentences(
         -1.0 if lower_is_better else 1.0
     )  # sign that means "better relationship, better outcome"
     if r_w is not None and r_b is not None:
-        direction = (
-            "in the expected direction (a better relationship, fewer symptoms)"
-            if better * r_w > 0
-            else "NOT in the expected direction"
-        )
-        published = (
-            f"As a partial correlation the within-client association is r = {abs(r_w):.2f}, "
-            f"{direction}; the between-client one is r = {abs(r_b):.2f}"
-            f"{'' if better * r_b > 0 else ' (not in the expected direction)'}. "
-            f"The published alliance-outcome figure, r = .28 ({PUBLISHED_SOURCE}), correlates "
-            "clients' alliance, mostly measured once or twice, with their outcome at the end of "
-            "treatment, across clients. A session-by-session association within clients is a "
-            "different quantity, so the comparison is for orientation only, not a replication."
+        published = say(
+            PUBLISHED if better * r_b > 0 else PUBLISHED_BETWEEN_AGAINST,
+            within=f"{abs(r_w):.2f}",
+            direction=EXPECTED if better * r_w > 0 else NOT_EXPECTED,
+            between=f"{abs(r_b):.2f}",
+            source=PUBLISHED_SOURCE,
         )
     else:
         published = ""
@@ -291,7 +329,7 @@ def _unfitted(
         converged=False,
         warning=warning,
         comparison={},
-        sentences=(f"The model could not be fitted: {warning}",),
+        sentences=(say(NOT_FITTED, reason=warning),),
     )
 
 
@@ -306,7 +344,9 @@ def _fit(
 ) -> RelationshipModel:
     n_obs = len(used)
     if n_obs == 0:
-        return _unfitted(predictor, label, 0, n_dropped, "no session has both measures")
+        return _unfitted(
+            predictor, label, 0, n_dropped, gettext_noop("no session has both measures")
+        )
     therapist, labels = _codes(used["therapist"])
     client, _ = _codes(used["client"])
     a = alliance.to_numpy(dtype=np.float64)
@@ -359,13 +399,11 @@ def _fit(
     }
     warnings = []
     if len(labels) == 1:
-        warnings.append("one therapist only: the therapist variance is not estimated (set to 0)")
+        warnings.append(ONE_THERAPIST)
     if fit.boundary:
-        warnings.append(
-            "estimated at zero (on the boundary): " + ", ".join(fit.boundary) + " variance"
-        )
+        warnings.append(say(ON_BOUNDARY, terms=", ".join(fit.boundary)))
     if not fit.converged:
-        warnings.append("the fit did not converge cleanly; treat the estimates with caution")
+        warnings.append(NOT_CONVERGED)
     return RelationshipModel(
         predictor=predictor,
         outcome_label=label,

@@ -56,6 +56,7 @@ from alliance.analytics.intervals import (
     prepost_effect,
     rate,
 )
+from alliance.analytics.phrases import gettext_noop
 from alliance.analytics.records import (
     END_REASONS,
     AppointmentRecord,
@@ -224,7 +225,7 @@ def _band_label(key: str) -> str:
     for band, _, label in _phq9_bands():
         if band == key:
             return label
-    return "No PHQ-9"
+    return gettext_noop("No PHQ-9")
 
 
 # --- one episode's facts -----------------------------------------------------------------------

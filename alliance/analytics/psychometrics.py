@@ -63,6 +63,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats as scipy_stats
 
+from alliance.analytics.phrases import gettext_noop, say
 from alliance.measures import UnknownInstrument, get_instrument
 
 from . import onefactor
@@ -100,19 +101,50 @@ EIGEN_RATIO_ONE_FACTOR = 3.0  # a rule of thumb, not a test (project default)
 LOADING_MIN = 0.40  # a common rule of thumb for a salient loading (project default)
 RMSEA_CLOSE, RMSEA_ACCEPTABLE = 0.06, 0.08  # Hu & Bentler 1999; Browne & Cudeck 1993
 
-NOT_VALIDATED = "not yet validated"
+NOT_VALIDATED = gettext_noop("not yet validated")
 CAVEATS: tuple[str, ...] = (
-    "Alliance's check-in is not yet validated. These figures describe how it behaves in this clinic; "
-    "they are not evidence that it measures the therapeutic alliance.",
-    "They come from routine care, not a study: who answers, and when, is not random. Clients who "
-    "drop out early leave fewer check-ins, and clients who feel unheard may skip the check-in.",
-    "Validity against an established alliance measure (e.g. the WAI-SR) cannot be shown from "
-    "Alliance's data alone; it needs a study where clients answer both.",
-    "High internal consistency from four short items can mean the questions are redundant or that "
-    "clients give one overall impression, not that the check-in is precise.",
-    "Stability across sessions mixes measurement error with real change in the relationship.",
-    "A check-in that predicts the next outcome or dropout is associated with it; that does not show "
-    "that the relationship causes the change.",
+    gettext_noop(
+        "Alliance's check-in is not yet validated. These figures describe how it behaves in this clinic; "
+        "they are not evidence that it measures the therapeutic alliance."
+    ),
+    gettext_noop(
+        "They come from routine care, not a study: who answers, and when, is not random. Clients who "
+        "drop out early leave fewer check-ins, and clients who feel unheard may skip the check-in."
+    ),
+    gettext_noop(
+        "Validity against an established alliance measure (e.g. the WAI-SR) cannot be shown from "
+        "Alliance's data alone; it needs a study where clients answer both."
+    ),
+    gettext_noop(
+        "High internal consistency from four short items can mean the questions are redundant or that "
+        "clients give one overall impression, not that the check-in is precise."
+    ),
+    gettext_noop(
+        "Stability across sessions mixes measurement error with real change in the relationship."
+    ),
+    gettext_noop(
+        "A check-in that predicts the next outcome or dropout is associated with it; that does not show "
+        "that the relationship causes the change."
+    ),
+)
+TOO_FEW_COMPLETE = gettext_noop(
+    "not enough data: %(clients)s clients with a complete check-in, %(needed)s needed"
+)
+TOO_FEW_PAIRS = gettext_noop(
+    "not enough data: %(clients)s clients with two consecutive check-ins, %(needed)s needed"
+)
+TOO_FEW_NEXT = gettext_noop(
+    "not enough data: %(clients)s clients with a check-in, a %(outcome)s score in the same "
+    "session and a later one, %(needed)s needed"
+)
+TOO_FEW_DROPOUTS = gettext_noop(
+    "not enough data: %(dropouts)s dropouts and %(planned)s planned endings with an early "
+    "check-in; %(each)s of each and %(needed)s episodes needed"
+)
+LOGIT_FAILED = gettext_noop("the logistic model could not be fitted (%(problem)s)")
+FEW_CLIENTS = gettext_noop(
+    "Below %(min)s clients a section says 'not enough data' instead of numbers; below "
+    "%(adequate)s clients the figures are preliminary."
 )
 
 
@@ -120,8 +152,7 @@ def caveats(min_clients: int = MIN_CLIENTS) -> tuple[str, ...]:
     """The plain-words caveats shown with the figures."""
     return (
         *CAVEATS,
-        f"Below {min_clients} clients a section says 'not enough data' instead of numbers; below "
-        f"{ADEQUATE_CLIENTS} clients the figures are preliminary.",
+        say(FEW_CLIENTS, min=min_clients, adequate=ADEQUATE_CLIENTS),
     )
 
 
@@ -511,7 +542,7 @@ def checkin_psychometrics(
     sections: tuple[Any, ...]
     if clients < min_clients:
         too_few = NotShown(
-            f"not enough data: {clients} clients with a complete check-in, {min_clients} needed",
+            say(TOO_FEW_COMPLETE, clients=clients, needed=min_clients),
             clients,
             min_clients,
         )
@@ -547,8 +578,10 @@ def _constant_item(full_factor: _FactorStats) -> NotShown | None:
     if bool(np.all(full_factor.sd[0] > 0)):
         return None
     return NotShown(
-        "undefined: an item has the same answer in every check-in, so the items cannot be "
-        "correlated",
+        gettext_noop(
+            "undefined: an item has the same answer in every check-in, so the items cannot be "
+            "correlated"
+        ),
         0,
         0,
         status="undefined",
@@ -629,8 +662,7 @@ def _stability(
     pair_clients = int(np.count_nonzero(stats[:, _PAIR.start] > 0))
     if pair_clients < min_clients:
         return NotShown(
-            f"not enough data: {pair_clients} clients with two consecutive check-ins, "
-            f"{min_clients} needed",
+            say(TOO_FEW_PAIRS, clients=pair_clients, needed=min_clients),
             pair_clients,
             min_clients,
         )
@@ -638,7 +670,10 @@ def _stability(
     icc_full = float(_icc1(full, clients)[0])
     if not (math.isfinite(r_full) and math.isfinite(icc_full)):
         return NotShown(
-            "undefined: the check-in total does not vary", pair_clients, min_clients, "undefined"
+            gettext_noop("undefined: the check-in total does not vary"),
+            pair_clients,
+            min_clients,
+            "undefined",
         )
     result = Stability(
         consecutive_r=percentile_estimate(r_full, _pair_r(replicates)),
@@ -711,8 +746,7 @@ def _next_outcome(
     clients = len(np.unique(rows[:, 3]))
     if clients < min_clients:
         return NotShown(
-            f"not enough data: {clients} clients with a check-in, a {_label(instrument)} score in "
-            f"the same session and a later one, {min_clients} needed",
+            say(TOO_FEW_NEXT, clients=clients, outcome=_label(instrument), needed=min_clients),
             clients,
             min_clients,
         )
@@ -720,7 +754,7 @@ def _next_outcome(
     design = sm.add_constant(table[:, :2], has_constant="add")
     if np.linalg.matrix_rank(design) < 3:
         return NotShown(
-            "undefined: the check-in or the outcome does not vary",
+            gettext_noop("undefined: the check-in or the outcome does not vary"),
             clients,
             min_clients,
             "undefined",
@@ -795,8 +829,13 @@ def _dropout(data: ClinicData, checkins: _Checkins, min_clients: int) -> Dropout
     dropouts, planned = int(dropped.sum()), int((~dropped).sum())
     if min(dropouts, planned) < MIN_DROPOUTS or len(episodes) < min_clients:
         return NotShown(
-            f"not enough data: {dropouts} dropouts and {planned} planned endings with an early "
-            f"check-in; {MIN_DROPOUTS} of each and {min_clients} episodes needed",
+            say(
+                TOO_FEW_DROPOUTS,
+                dropouts=dropouts,
+                planned=planned,
+                each=MIN_DROPOUTS,
+                needed=min_clients,
+            ),
             min(dropouts, planned),
             MIN_DROPOUTS,
         )
@@ -824,7 +863,7 @@ def _dropout_odds_ratio(
 ) -> tuple[Estimate | None, str]:
     """Odds ratio of dropout per point of early check-in, or None and why."""
     if float(np.ptp(means)) == 0.0:
-        return None, "every episode had the same early check-in"
+        return None, gettext_noop("every episode had the same early check-in")
     design = sm.add_constant(means, has_constant="add")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -833,10 +872,10 @@ def _dropout_odds_ratio(
                 disp=0, cov_type="cluster", cov_kwds={"groups": clusters}
             )
         except (np.linalg.LinAlgError, ValueError) as problem:
-            return None, f"the logistic model could not be fitted ({problem})"
+            return None, say(LOGIT_FAILED, problem=problem)
     trouble = [w for w in caught if "separation" in str(w.message).lower()]
     if trouble or not fitted.mle_retvals.get("converged", False):
-        return None, (
+        return None, gettext_noop(
             "the logistic model did not converge (the early check-in separates dropouts from "
             "planned endings almost perfectly); the AUC still applies"
         )
@@ -856,78 +895,152 @@ def _with_words(result: Any, words: str) -> Any:
     return replace(result, interpretation=words)
 
 
+NO_INTERVAL = gettext_noop("%(value)s (no interval)")
+WITH_INTERVAL = gettext_noop("%(value)s (95%% interval %(low)s to %(high)s)")
+BELOW = gettext_noop(
+    "Below %(acceptable)s: the four answers agree less than the items of one scale usually do; the "
+    "check-in may be capturing different things."
+)
+BETWEEN = gettext_noop(
+    "Between %(acceptable)s and %(redundant)s, the range usually called adequate for a scale."
+)
+ABOVE = gettext_noop(
+    "Above %(redundant)s: the four answers nearly repeat each other; clients may be giving one "
+    "overall impression rather than four separate ratings."
+)
+CONSISTENCY = gettext_noop(
+    "Cronbach's alpha %(alpha)s, McDonald's omega %(omega)s, from %(checkins)s check-ins of "
+    "%(clients)s clients."
+)
+ONE_SCALE = gettext_noop(
+    "The four answers behave like one scale: the first eigenvalue is %(ratio)s times the second (a "
+    "ratio of %(rule)s or more is the usual rule of thumb), one factor explains %(explained)s%% of "
+    "the variance, and the weakest loading is %(weakest)s."
+)
+NOT_ONE_SCALE = gettext_noop(
+    "The four answers do not clearly behave like one scale: the first eigenvalue is %(ratio)s "
+    "times the second (a ratio of %(rule)s or more is the usual rule of thumb), one factor explains "
+    "%(explained)s%% of the variance, and the weakest loading is %(weakest)s."
+)
+CLOSE_FIT = gettext_noop("close fit")
+ACCEPTABLE_FIT = gettext_noop("acceptable fit")
+POOR_FIT = gettext_noop("poor fit")
+RMSEA = gettext_noop(
+    "RMSEA %(rmsea)s would usually be read as %(fit)s, but with %(df)s degrees of freedom it is "
+    "unstable; trust the loadings more."
+)
+HEYWOOD = gettext_noop(
+    "One item's unique variance reached its lower bound (a Heywood case): the model treats it as "
+    "almost error-free, which usually means it nearly duplicates the others."
+)
+STABILITY = gettext_noop(
+    "Consecutive check-ins of one episode correlate %(r)s, over %(pairs)s pairs from "
+    "%(pair_clients)s clients. The ICC %(icc)s is the share of the total's variance that lies "
+    "between clients rather than between one client's sessions (%(checkins)s check-ins, "
+    "%(clients)s clients). The relationship really changes from session to session, so both are "
+    "lower bounds for the check-in's test-retest reliability."
+)
+NONE = gettext_noop("none")
+AT_TEN = gettext_noop(
+    "%(share)s%% of check-ins have every answer at 10; %(always)s of clients (%(numerator)s of "
+    "%(denominator)s) answered 10 throughout."
+)
+ALWAYS_AT_TEN = gettext_noop("clients always at 10")
+CEILING = gettext_noop(
+    "Ceiling effect (%(names)s): more than %(threshold)s%% at the maximum, the usual threshold. For "
+    "these answers the check-in cannot show improvement, and it can miss a strain that has not yet "
+    "pulled the score below 10."
+)
+NO_CEILING = gettext_noop("No measure is at the maximum in more than %(threshold)s%%.")
+LOWER, HIGHER = gettext_noop("lower"), gettext_noop("higher")
+NEXT_OUTCOME = gettext_noop(
+    "Given the same %(outcome)s score this session, each check-in point higher went with a next "
+    "%(outcome)s score %(points)s points %(direction)s (95%% interval %(low)s to %(high)s; "
+    "%(pairs)s session pairs, %(clients)s clients)."
+)
+INCLUDES_ZERO = gettext_noop("The interval includes zero: this data does not show a prediction.")
+AS_EXPECTED = gettext_noop(
+    "A better check-in predicts a better next score, the direction the research on the alliance "
+    "leads one to expect. This is an association, not proof of cause."
+)
+AGAINST = gettext_noop(
+    "A better check-in predicts a worse next score, against the research; look for a data problem "
+    "before reading anything into it."
+)
+EARLY_MEANS = gettext_noop(
+    "Mean early check-in (first %(first)s): %(dropout_mean)s for the %(dropouts)s episodes that "
+    "ended in dropout, %(planned_mean)s for the %(planned)s that ended as planned."
+)
+AUC = gettext_noop(
+    "AUC %(auc)s: the chance that a client who dropped out had a lower early check-in than one who "
+    "finished as planned (0.5 is a coin toss)."
+)
+ODDS = gettext_noop("The odds of dropout change by a factor of %(odds)s per check-in point.")
+AUC_INCLUDES_HALF = gettext_noop(
+    "The AUC's interval includes 0.5: this data does not show that the early check-in predicts "
+    "dropout."
+)
+
+
 def _fmt(estimate: Estimate, digits: int = 2) -> str:
     if estimate.low is None or estimate.high is None:
-        return f"{estimate.value:.{digits}f} (no interval)"
-    return (
-        f"{estimate.value:.{digits}f} (95% interval {estimate.low:.{digits}f} to "
-        f"{estimate.high:.{digits}f})"
+        return say(NO_INTERVAL, value=f"{estimate.value:.{digits}f}")
+    return say(
+        WITH_INTERVAL,
+        value=f"{estimate.value:.{digits}f}",
+        low=f"{estimate.low:.{digits}f}",
+        high=f"{estimate.high:.{digits}f}",
     )
 
 
 def _consistency_words(alpha: Estimate, omega: Estimate, checkins: int, clients: int) -> str:
+    limits = {"acceptable": f"{ALPHA_ACCEPTABLE:.2f}", "redundant": f"{ALPHA_REDUNDANT:.2f}"}
     if alpha.value < ALPHA_ACCEPTABLE:
-        verdict = (
-            f"Below {ALPHA_ACCEPTABLE:.2f}: the four answers agree less than the items of one scale "
-            "usually do; the check-in may be capturing different things."
-        )
+        verdict = say(BELOW, **limits)
     elif alpha.value <= ALPHA_REDUNDANT:
-        verdict = (
-            f"Between {ALPHA_ACCEPTABLE:.2f} and {ALPHA_REDUNDANT:.2f}, the range usually called "
-            "adequate for a scale."
-        )
+        verdict = say(BETWEEN, **limits)
     else:
-        verdict = (
-            f"Above {ALPHA_REDUNDANT:.2f}: the four answers nearly repeat each other; clients may "
-            "be giving one overall impression rather than four separate ratings."
-        )
-    return (
-        f"Cronbach's alpha {_fmt(alpha)}, McDonald's omega {_fmt(omega)}, from {checkins} "
-        f"check-ins of {clients} clients. {verdict}"
+        verdict = say(ABOVE, **limits)
+    counts = say(
+        CONSISTENCY, alpha=_fmt(alpha), omega=_fmt(omega), checkins=checkins, clients=clients
     )
+    return f"{counts} {verdict}"
 
 
 def _factor_words(result: OneFactor) -> str:
     weakest = min(result.loadings.values())
     one_scale = result.eigenvalue_ratio >= EIGEN_RATIO_ONE_FACTOR and weakest >= LOADING_MIN
     words = [
-        (
-            "The four answers behave like one scale"
-            if one_scale
-            else "The four answers do not clearly behave like one scale"
+        say(
+            ONE_SCALE if one_scale else NOT_ONE_SCALE,
+            ratio=f"{result.eigenvalue_ratio:.1f}",
+            rule=f"{EIGEN_RATIO_ONE_FACTOR:.0f}",
+            explained=f"{100 * result.explained_variance:.0f}",
+            weakest=f"{weakest:.2f}",
         )
-        + f": the first eigenvalue is {result.eigenvalue_ratio:.1f} times the second "
-        f"(a ratio of {EIGEN_RATIO_ONE_FACTOR:.0f} or more is the usual rule of thumb), one factor "
-        f"explains {result.explained_variance:.0%} of the variance, and the weakest loading is "
-        f"{weakest:.2f}."
     ]
     if result.rmsea is not None:
         if result.rmsea.value <= RMSEA_CLOSE:
-            fit = "close fit"
+            fit = CLOSE_FIT
         elif result.rmsea.value <= RMSEA_ACCEPTABLE:
-            fit = "acceptable fit"
+            fit = ACCEPTABLE_FIT
         else:
-            fit = "poor fit"
-        words.append(
-            f"RMSEA {_fmt(result.rmsea, 3)} would usually be read as {fit}, but with "
-            f"{result.df} degrees of freedom it is unstable; trust the loadings more."
-        )
+            fit = POOR_FIT
+        words.append(say(RMSEA, rmsea=_fmt(result.rmsea, 3), fit=fit, df=result.df))
     if result.heywood:
-        words.append(
-            "One item's unique variance reached its lower bound (a Heywood case): the model treats "
-            "it as almost error-free, which usually means it nearly duplicates the others."
-        )
+        words.append(HEYWOOD)
     return " ".join(words)
 
 
 def _stability_words(result: Stability) -> str:
-    return (
-        f"Consecutive check-ins of one episode correlate {_fmt(result.consecutive_r)}, over "
-        f"{result.pairs} pairs from {result.pair_clients} clients. The ICC "
-        f"{_fmt(result.icc)} is the share of the total's variance that lies between clients "
-        f"rather than between one client's sessions ({result.checkins} check-ins, "
-        f"{result.clients} clients). The relationship really changes from session to session, so "
-        "both are lower bounds for the check-in's test-retest reliability."
+    return say(
+        STABILITY,
+        r=_fmt(result.consecutive_r),
+        pairs=result.pairs,
+        pair_clients=result.pair_clients,
+        icc=_fmt(result.icc),
+        checkins=result.checkins,
+        clients=result.clients,
     )
 
 
@@ -935,21 +1048,21 @@ def _ceiling_words(result: Ceiling) -> str:
     flagged = [s for s in result.shares if s.flagged]
     total = next(s for s in result.shares if s.measure == "total")
     always = result.clients_always_at_ceiling
-    always_share = f"{always.rate:.1%}" if always.rate is not None else "none"
+    always_share = f"{100 * always.rate:.1f}%" if always.rate is not None else NONE
     words = [
-        f"{total.share.value:.1%} of check-ins have every answer at 10; "
-        f"{always_share} of clients ({always.numerator} of {always.denominator}) answered 10 "
-        "throughout."
+        say(
+            AT_TEN,
+            share=f"{100 * total.share.value:.1f}",
+            always=always_share,
+            numerator=always.numerator,
+            denominator=always.denominator,
+        )
     ]
     if flagged or result.clients_flagged:
-        names = ", ".join(s.measure for s in flagged) or "clients always at 10"
-        words.append(
-            f"Ceiling effect ({names}): more than {result.threshold:.0%} at the maximum, the usual "
-            "threshold. For these answers the check-in cannot show improvement, and it can miss a "
-            "strain that has not yet pulled the score below 10."
-        )
+        names = ", ".join(s.measure for s in flagged) or ALWAYS_AT_TEN
+        words.append(say(CEILING, names=names, threshold=f"{100 * result.threshold:.0f}"))
     else:
-        words.append(f"No measure is at the maximum in more than {result.threshold:.0%}.")
+        words.append(say(NO_CEILING, threshold=f"{100 * result.threshold:.0f}"))
     return " ".join(words)
 
 
@@ -970,50 +1083,48 @@ def _higher_is_worse(instrument: str) -> bool:
 def _next_outcome_words(result: NextOutcome) -> str:
     label = _label(result.instrument)
     b = result.checkin_coefficient
-    direction = "lower" if b.value < 0 else "higher"
     words = [
-        f"Given the same {label} score this session, each check-in point higher went with a next "
-        f"{label} score {abs(b.value):.2f} points {direction} (95% interval {b.low:.2f} to "
-        f"{b.high:.2f}; {result.pairs} session pairs, {result.clients} clients)."
+        say(
+            NEXT_OUTCOME,
+            outcome=label,
+            points=f"{abs(b.value):.2f}",
+            direction=LOWER if b.value < 0 else HIGHER,
+            low=f"{b.low:.2f}",
+            high=f"{b.high:.2f}",
+            pairs=result.pairs,
+            clients=result.clients,
+        )
     ]
     low, high = b.low or 0.0, b.high or 0.0
     better_when_negative = _higher_is_worse(result.instrument)
     if low <= 0.0 <= high:
-        words.append("The interval includes zero: this data does not show a prediction.")
+        words.append(INCLUDES_ZERO)
     elif (high < 0.0) == better_when_negative:
-        words.append(
-            "A better check-in predicts a better next score, the direction the research on the "
-            "alliance leads one to expect. This is an association, not proof of cause."
-        )
+        words.append(AS_EXPECTED)
     else:
-        words.append(
-            "A better check-in predicts a worse next score, against the research; look for a "
-            "data problem before reading anything into it."
-        )
+        words.append(AGAINST)
     return " ".join(words)
 
 
 def _dropout_words(result: Dropout) -> str:
     words = [
-        f"Mean early check-in (first {result.early_checkins}): {result.mean_early_dropout:.1f} "
-        f"for the {result.dropouts} episodes that ended in dropout, "
-        f"{result.mean_early_planned:.1f} for the {result.planned} that ended as planned.",
-        f"AUC {_fmt(result.auc)}: the chance that a client who dropped out had a lower early "
-        "check-in than one who finished as planned (0.5 is a coin toss).",
+        say(
+            EARLY_MEANS,
+            first=result.early_checkins,
+            dropout_mean=f"{result.mean_early_dropout:.1f}",
+            dropouts=result.dropouts,
+            planned_mean=f"{result.mean_early_planned:.1f}",
+            planned=result.planned,
+        ),
+        say(AUC, auc=_fmt(result.auc)),
     ]
     if result.odds_ratio is not None:
-        words.append(
-            f"The odds of dropout change by a factor of {_fmt(result.odds_ratio)} per check-in "
-            "point."
-        )
+        words.append(say(ODDS, odds=_fmt(result.odds_ratio)))
     else:
         words.append(result.model_note[:1].upper() + result.model_note[1:] + ".")
     low, high = result.auc.low, result.auc.high
     if low is not None and high is not None and low <= 0.5 <= high:
-        words.append(
-            "The AUC's interval includes 0.5: this data does not show that the early check-in "
-            "predicts dropout."
-        )
+        words.append(AUC_INCLUDES_HALF)
     return " ".join(words)
 
 

@@ -71,6 +71,12 @@ class AlertRecord:
     repaired_at: datetime | None = None  # when the alert reached "repaired"
     resolved_at: datetime | None = None
     close_reason: str = ""  # "not_relevant" is the "not useful" answer
+    # What the therapist did (alliance.analytics.alert_quality, "acted on"): the time of their first
+    # action of any kind (None: never acted on), and whether they ever recorded a repair
+    # conversation or snoozed it.
+    first_action_at: datetime | None = None
+    repair_discussed: bool = False
+    snoozed: bool = False
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,16 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from alliance.analytics.frames import per_session, response_table
+from alliance.analytics.phrases import gettext_noop, say
 from alliance.analytics.records import AlertRecord, ClinicData, ResponseRecord
 from alliance.measures import nhs
 
-NO_RUPTURE, REPAIRED, UNREPAIRED = "no rupture", "repaired", "unrepaired"
-WITH_GAP, WITHOUT_GAP = "with perspective-gap alert", "without perspective-gap alert"
+# Group names: keys of the results and words of the sentences (alliance.analytics.phrases).
+NO_RUPTURE = gettext_noop("no rupture")
+REPAIRED = gettext_noop("repaired")
+UNREPAIRED = gettext_noop("unrepaired")
+WITH_GAP = gettext_noop("with perspective-gap alert")
+WITHOUT_GAP = gettext_noop("without perspective-gap alert")
 
 
 @dataclass(frozen=True)
@@ -169,35 +174,95 @@ def _association(changes: Sequence[EpisodeChange], gaps: Mapping[str, float]) ->
 # ----------------------------------------------------------------------------- words
 
 
+NO_EPISODES = gettext_noop("%(group)s: no episodes with a first and a last %(outcome)s.")
+FELL, ROSE = gettext_noop("fell"), gettext_noop("rose")
+ONE_EPISODE = gettext_noop("1 episode")
+EPISODES = gettext_noop("%(count)s episodes")
+# With or without an interval (one episode has none), with or without recovery (not judged).
+CHANGE = gettext_noop(
+    "%(group)s: %(outcome)s %(direction)s by %(points)s points on average, %(episodes)s."
+)
+CHANGE_INTERVAL = gettext_noop(
+    "%(group)s: %(outcome)s %(direction)s by %(points)s points on average (95%% interval %(low)s "
+    "to %(high)s), %(episodes)s."
+)
+CHANGE_RECOVERED = gettext_noop(
+    "%(group)s: %(outcome)s %(direction)s by %(points)s points on average, %(episodes)s; "
+    "%(recovered)s of %(denominator)s recovered (%(rate)s%%)."
+)
+CHANGE_INTERVAL_RECOVERED = gettext_noop(
+    "%(group)s: %(outcome)s %(direction)s by %(points)s points on average (95%% interval %(low)s "
+    "to %(high)s), %(episodes)s; %(recovered)s of %(denominator)s recovered (%(rate)s%%)."
+)
+DIFFERENCE = gettext_noop(
+    "The %(outcome)s change of episodes with %(group)s ruptures differs from those with "
+    "%(versus)s by %(points)s points (95%% interval %(low)s to %(high)s)."
+)
+DIFFERENCE_UNCLEAR = gettext_noop(
+    "The %(outcome)s change of episodes with %(group)s ruptures differs from those with "
+    "%(versus)s by %(points)s points (95%% interval %(low)s to %(high)s), which includes no "
+    "difference."
+)
+NO = gettext_noop("no")
+GAP_DIFFERENCE = gettext_noop(
+    "Episodes with a perspective-gap alert changed by %(points)s points relative to those "
+    "without (95%% interval %(low)s to %(high)s)."
+)
+GAP_ASSOCIATION = gettext_noop(
+    "Across %(count)s episodes, each point by which the therapist rated sessions above the client "
+    "(on average) goes with a %(outcome)s change of %(slope)s points (95%% interval %(low)s to "
+    "%(high)s); r = %(r)s."
+)
+
+
 def _change_words(g: GroupOutcome, label: str) -> str:
     if g.n == 0 or g.mean_change is None:
-        return f"{g.group}: no episodes with a first and a last {label}."
-    direction = "fell" if g.mean_change < 0 else "rose"
-    text = f"{g.group}: {label} {direction} by {abs(g.mean_change):.1f} points on average"
-    if g.low is not None and g.high is not None:
-        text += f" (95% interval {g.low:+.1f} to {g.high:+.1f})"
-    text += f", {g.n} episode{'s' if g.n != 1 else ''}"
-    if g.recovery_rate is not None:
-        text += (
-            f"; {g.recovered} of {g.recovery_denominator} recovered ({100 * g.recovery_rate:.0f}%)"
-        )
-    return text + "."
+        return say(NO_EPISODES, group=g.group, outcome=label)
+    interval = g.low is not None and g.high is not None
+    recovery = g.recovery_rate is not None
+    template = {
+        (False, False): CHANGE,
+        (True, False): CHANGE_INTERVAL,
+        (False, True): CHANGE_RECOVERED,
+        (True, True): CHANGE_INTERVAL_RECOVERED,
+    }[(interval, recovery)]
+    return say(
+        template,
+        group=g.group,
+        outcome=label,
+        direction=FELL if g.mean_change < 0 else ROSE,
+        points=f"{abs(g.mean_change):.1f}",
+        low=f"{g.low:+.1f}" if g.low is not None else "",
+        high=f"{g.high:+.1f}" if g.high is not None else "",
+        episodes=ONE_EPISODE if g.n == 1 else say(EPISODES, count=g.n),
+        recovered=g.recovered,
+        denominator=g.recovery_denominator,
+        rate=f"{100 * g.recovery_rate:.0f}" if g.recovery_rate is not None else "",
+    )
 
 
 def _difference_words(d: GroupDifference, label: str) -> str:
     if d.difference is None or d.low is None or d.high is None:
         return ""
     clear = d.high < 0 or d.low > 0
-    return (
-        f"The {label} change of episodes with {d.group} ruptures differs from those with "
-        f"{d.versus} by {d.difference:+.1f} points (95% interval {d.low:+.1f} to {d.high:+.1f})"
-        + ("." if clear else ", which includes no difference.")
+    return say(
+        DIFFERENCE if clear else DIFFERENCE_UNCLEAR,
+        outcome=label,
+        group=d.group,
+        versus=d.versus,
+        points=f"{d.difference:+.1f}",
+        low=f"{d.low:+.1f}",
+        high=f"{d.high:+.1f}",
     )
 
 
-CAVEAT = (
+CAVEAT = gettext_noop(
     "These are comparisons of the clinic's own episodes, not an experiment: episodes with and "
     "without ruptures differ in other ways too."
+)
+GAP_CAVEAT = gettext_noop(
+    "These are comparisons of the clinic's own episodes, not an experiment: episodes with and "
+    "without perspective-gap alerts differ in other ways too."
 )
 
 
@@ -229,8 +294,8 @@ def rupture_outcomes(
     groups = tuple(_group(name, grouped[name]) for name in (NO_RUPTURE, REPAIRED, UNREPAIRED))
     differences = (
         _welch(grouped[REPAIRED], grouped[UNREPAIRED], REPAIRED, UNREPAIRED),
-        _welch(grouped[REPAIRED], grouped[NO_RUPTURE], REPAIRED, "no"),
-        _welch(grouped[UNREPAIRED], grouped[NO_RUPTURE], UNREPAIRED, "no"),
+        _welch(grouped[REPAIRED], grouped[NO_RUPTURE], REPAIRED, NO),
+        _welch(grouped[UNREPAIRED], grouped[NO_RUPTURE], UNREPAIRED, NO),
     )
     sentences = [_change_words(g, outcome_label) for g in groups]
     sentences += [s for s in (_difference_words(d, outcome_label) for d in differences) if s]
@@ -256,18 +321,26 @@ def perspective_gap_outcomes(
     sentences = [_change_words(g, outcome_label) for g in groups]
     if difference.difference is not None and difference.low is not None:
         sentences.append(
-            f"Episodes with a perspective-gap alert changed by {difference.difference:+.1f} "
-            f"points relative to those without (95% interval {difference.low:+.1f} to "
-            f"{difference.high:+.1f})."
+            say(
+                GAP_DIFFERENCE,
+                points=f"{difference.difference:+.1f}",
+                low=f"{difference.low:+.1f}",
+                high=f"{difference.high:+.1f}",
+            )
         )
     if association.slope is not None:
         sentences.append(
-            f"Across {association.n} episodes, each point by which the therapist rated sessions "
-            f"above the client (on average) goes with a {outcome_label} change of "
-            f"{association.slope:+.2f} points (95% interval {association.slope_low:+.2f} to "
-            f"{association.slope_high:+.2f}); r = {association.r:.2f}."
+            say(
+                GAP_ASSOCIATION,
+                count=association.n,
+                outcome=outcome_label,
+                slope=f"{association.slope:+.2f}",
+                low=f"{association.slope_low:+.2f}",
+                high=f"{association.slope_high:+.2f}",
+                r=f"{association.r:.2f}",
+            )
         )
-    sentences.append(CAVEAT.replace("ruptures", "perspective-gap alerts"))
+    sentences.append(GAP_CAVEAT)
     return GroupedOutcomes(outcome_label, groups, (difference,), tuple(sentences), association)
 
 

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from alliance.analytics.model import Z95, RelationshipModel, describe_shift
+from alliance.analytics.phrases import gettext_noop, say
 
 UNSTABLE_BELOW = 10  # therapists
 NEAR_ZERO_SHARE = 0.01  # therapist variance / total variance
@@ -96,14 +97,55 @@ def id_order(therapist: str) -> tuple[int, int, str]:
     return (0, int(therapist), "") if re.fullmatch(r"\d+", therapist) else (1, 0, therapist)
 
 
+FEW = gettext_noop("there are only %(count)s therapists (fewer than %(needed)s)")
+NEAR_ZERO = gettext_noop(
+    "the differences between therapists are near zero, indistinguishable from noise"
+)
+NO_MODEL = gettext_noop(
+    "Therapist variation needs the relationship model, which could not be fitted."
+)
+NO_MODEL_BECAUSE = gettext_noop(
+    "Therapist variation needs the relationship model, which could not be fitted: %(reason)s."
+)
+HOW_TO_READ = gettext_noop(
+    "Each estimate is how far a therapist's clients' %(outcome)s runs above or below the clinic's, "
+    "for clients at the same session with the same check-ins, pulled toward the clinic mean the "
+    "more the fewer clients a therapist has. Read the intervals, not the points: they are listed "
+    "by therapist, not ranked."
+)
+SHARE = gettext_noop(
+    "Therapists account for %(share)s%% of the variation in %(outcome)s; two thirds of "
+    "therapists' effects lie within ±%(sd)s points of the clinic mean."
+)
+UNSTABLE = gettext_noop("The estimates are unstable: %(reason)s.")
+UNSTABLE_BOTH = gettext_noop("The estimates are unstable: %(first)s; and %(second)s.")
+NONE_OF_YOURS = gettext_noop(
+    "There are no sessions of yours with both a %(outcome)s and a check-in yet."
+)
+YOURS_ONE_CLIENT = gettext_noop(
+    "Compared with the clinic mean, your clients' %(outcome)s is %(shift)s, for clients at the "
+    "same session with the same check-ins (1 client, %(sessions)s sessions)."
+)
+YOURS = gettext_noop(
+    "Compared with the clinic mean, your clients' %(outcome)s is %(shift)s, for clients at the "
+    "same session with the same check-ins (%(clients)s clients, %(sessions)s sessions)."
+)
+CLINIC_RANGE = gettext_noop(
+    "Across the clinic's %(count)s therapists, 95%% of therapists' effects would lie between "
+    "%(low)s and %(high)s points."
+)
+UNSTABLE_HERE = gettext_noop(
+    "The estimates are unstable here (few therapists, or little difference between them): read "
+    "the interval, not the point."
+)
+
+
 def _unstable_reasons(n: int, share: float | None, boundary: bool) -> list[str]:
     reasons = []
     if n < UNSTABLE_BELOW:
-        reasons.append(f"there are only {n} therapists (fewer than {UNSTABLE_BELOW})")
+        reasons.append(say(FEW, count=n, needed=UNSTABLE_BELOW))
     if boundary or share is None or share < NEAR_ZERO_SHARE:
-        reasons.append(
-            "the differences between therapists are near zero, indistinguishable from noise"
-        )
+        reasons.append(NEAR_ZERO)
     return reasons
 
 
@@ -119,10 +161,7 @@ def therapist_variation(model: RelationshipModel) -> TherapistVariation:
             None,
             None,
             True,
-            (
-                "Therapist variation needs the relationship model, which could not be fitted"
-                + (f": {model.warning}." if model.warning else "."),
-            ),
+            (say(NO_MODEL_BECAUSE, reason=model.warning) if model.warning else NO_MODEL,),
         )
     total = fit.therapist_variance + fit.client_variance + fit.residual_variance
     share = fit.therapist_variance / total if total > 0 else None
@@ -145,20 +184,14 @@ def therapist_variation(model: RelationshipModel) -> TherapistVariation:
     estimates.sort(key=lambda t: id_order(t.therapist))
     n = len(estimates)
     reasons = _unstable_reasons(n, share, "therapist" in fit.boundary)
-    sentences = [
-        f"Each estimate is how far a therapist's clients' {label} runs above or below the "
-        "clinic's, for clients at the same session with the same check-ins, pulled toward the "
-        "clinic mean the more the fewer clients a therapist has. Read the intervals, not the "
-        "points: they are listed by therapist, not ranked."
-    ]
+    sentences = [say(HOW_TO_READ, outcome=label)]
     if share is not None:
         sd = math.sqrt(fit.therapist_variance)
-        sentences.append(
-            f"Therapists account for {100 * share:.1f}% of the variation in {label}; two thirds "
-            f"of therapists' effects lie within ±{sd:.1f} points of the clinic mean."
-        )
-    if reasons:
-        sentences.append("The estimates are unstable: " + "; and ".join(reasons) + ".")
+        sentences.append(say(SHARE, share=f"{100 * share:.1f}", outcome=label, sd=f"{sd:.1f}"))
+    if len(reasons) == 1:
+        sentences.append(say(UNSTABLE, reason=reasons[0]))
+    elif reasons:
+        sentences.append(say(UNSTABLE_BOTH, first=reasons[0], second=reasons[1]))
     return TherapistVariation(
         outcome_label=label,
         therapists=tuple(estimates),
@@ -179,24 +212,28 @@ def therapist_view(variation: TherapistVariation, therapist: str) -> TherapistVi
     high = Z95 * sd if sd is not None else None
     sentences = []
     if mine is None:
-        sentences.append(f"There are no sessions of yours with both a {label} and a check-in yet.")
+        sentences.append(say(NONE_OF_YOURS, outcome=label))
     else:
         sentences.append(
-            f"Compared with the clinic mean, your clients' {label} is "
-            f"{describe_shift(mine.estimate, mine.low, mine.high)}, for clients at the same "
-            f"session with the same check-ins ({mine.clients} client"
-            f"{'s' if mine.clients != 1 else ''}, {mine.sessions} sessions)."
+            say(
+                YOURS_ONE_CLIENT if mine.clients == 1 else YOURS,
+                outcome=label,
+                shift=describe_shift(mine.estimate, mine.low, mine.high),
+                clients=mine.clients,
+                sessions=mine.sessions,
+            )
         )
     if sd is not None and low is not None and high is not None:
         sentences.append(
-            f"Across the clinic's {variation.n_therapists} therapists, 95% of therapists' effects "
-            f"would lie between {low:+.1f} and {high:+.1f} points."
+            say(
+                CLINIC_RANGE,
+                count=variation.n_therapists,
+                low=f"{low:+.1f}",
+                high=f"{high:+.1f}",
+            )
         )
     if variation.unstable:
-        sentences.append(
-            "The estimates are unstable here (few therapists, or little difference between "
-            "them): read the interval, not the point."
-        )
+        sentences.append(UNSTABLE_HERE)
     return TherapistView(
         therapist=therapist,
         outcome_label=label,

@@ -15,7 +15,9 @@ from alliance.accounts.models import User
 from alliance.alerts._text import INSTRUMENT_LABELS
 from alliance.care.models import Appointment, Attendance, Respondent, Response
 from alliance.care.scheduling import CANCELLATIONS
+from alliance.care.words import reading_language
 from alliance.checkin.flow import before_instruments
+from alliance.measures import UnknownInstrument, get_instrument
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +89,23 @@ def appointments(user: User, first: date, days: int) -> QuerySet[Appointment]:
     )
 
 
+# Measures named by what staff call them in any language; the others by their title in the
+# reader's language (alliance.alerts._text's labels are English).
+_ABBREVIATED = frozenset({"phq9", "gad7"})
+
+
 def _label(instrument: str) -> str:
+    if instrument not in _ABBREVIATED:
+        try:
+            return get_instrument(instrument).title(reading_language())
+        except UnknownInstrument:
+            pass
     return INSTRUMENT_LABELS.get(instrument, instrument)
 
 
 def rows(items: Iterable[Appointment], now: datetime | None = None) -> list[AgendaRow]:
     now = now or timezone.now()
-    labels = dict(Attendance.choices)
+    labels = {value: str(label) for value, label in Attendance.choices}
     # One reverse() per kind of link; ids and codes are URL-safe.
     session_url = reverse("appointment_detail", args=[0])
     client_url = reverse("client_detail", args=["C-CODE"])
@@ -120,7 +132,7 @@ def rows(items: Iterable[Appointment], now: datetime | None = None) -> list[Agen
                 name=episode.client.name,
                 session_number=appointment.session_number,
                 attendance=appointment.attendance,
-                attendance_label=labels.get(appointment.attendance, appointment.attendance),
+                attendance_label=str(labels.get(appointment.attendance, appointment.attendance)),
                 moved_from=timezone.localtime(appointment.moved_from)
                 if appointment.moved_from
                 else None,

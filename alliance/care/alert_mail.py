@@ -24,10 +24,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from alliance.accounts.models import AlertEmails, Role, User
 from alliance.care.models import Alert, AlertKind, AlertSeverity, AlertStatus, ClinicSettings
+from alliance.core.mail_language import staff_language
 from alliance.operations import outbox
 from alliance.operations.models import EmailKind, EmailStatus, OutboundEmail
 
@@ -49,13 +52,20 @@ def urgent(alerts: Iterable[Alert]) -> int:
         episode = alert.episode
         therapist = episode.therapist
         code = episode.client.code
+        with translation.override(staff_language(therapist)):
+            subject = _("[%(clinic)s] Urgent: a client answered a risk question") % {
+                "clinic": settings.ALLIANCE_CLINIC_NAME
+            }
+            body = _(
+                "A client on your caseload gave an answer that needs your attention today.\n\n"
+                "Client: %(code)s\nOpen Alliance: %(url)s\n"
+            ) % {"code": code, "url": _client_url(code)}
         row = outbox.queue(
             f"alert-urgent:{alert.pk}",
             EmailKind.ALERT_URGENT,
             [therapist.email] if therapist.is_active else [],
-            f"[{settings.ALLIANCE_CLINIC_NAME}] Urgent: a client answered a risk question",
-            "A client on your caseload gave an answer that needs your attention today.\n\n"
-            f"Client: {code}\nOpen Alliance: {_client_url(code)}\n",
+            subject,
+            body,
             client_id=episode.client_id,
             alert_id=alert.pk,
         )
@@ -66,14 +76,26 @@ def urgent(alerts: Iterable[Alert]) -> int:
 def _immediate(alert: Alert) -> None:
     episode = alert.episode
     code = episode.client.code
+    with translation.override(staff_language(episode.therapist)):
+        subject = _("[%(clinic)s] New alert for client %(code)s") % {
+            "clinic": settings.ALLIANCE_CLINIC_NAME,
+            "code": code,
+        }
+        body = _(
+            "A new alert was raised for a client on your caseload.\n\nClient: %(code)s\n"
+            "Kind: %(kind)s (%(severity)s)\nOpen Alliance: %(url)s\n"
+        ) % {
+            "code": code,
+            "kind": AlertKind(alert.kind).label,
+            "severity": str(AlertSeverity(alert.severity).label).lower(),
+            "url": _client_url(code),
+        }
     outbox.queue(
         f"alert:{alert.pk}",
         EmailKind.ALERT_IMMEDIATE,
         [episode.therapist.email],
-        f"[{settings.ALLIANCE_CLINIC_NAME}] New alert for client {code}",
-        f"A new alert was raised for a client on your caseload.\n\nClient: {code}\n"
-        f"Kind: {AlertKind(alert.kind).label} ({AlertSeverity(alert.severity).label.lower()})\n"
-        f"Open Alliance: {_client_url(code)}\n",
+        subject,
+        body,
         client_id=episode.client_id,
         alert_id=alert.pk,
     )
@@ -98,6 +120,7 @@ def notify_new_alerts(now: datetime | None = None) -> int:
             "episode__therapist__email",
             "episode__therapist__is_active",
             "episode__therapist__alert_emails",
+            "episode__therapist__language",
         )
     )
     if not recent:
@@ -140,7 +163,7 @@ def send_digests(now: datetime | None = None) -> int:
             is_active=True,
             alert_emails=AlertEmails.DIGEST,
             role__in=(Role.THERAPIST, Role.SUPERVISOR),
-        ).only("pk", "email")
+        ).only("pk", "email", "language")
     )
     keys = {f"digest:{user.pk}:{today.isoformat()}": user for user in readers}
     done = set(OutboundEmail.objects.filter(key__in=keys).values_list("key", flat=True))
@@ -161,6 +184,37 @@ def _previous_digest_at(user: User) -> datetime | None:
         .values_list("created_at", flat=True)
         .first()
     )
+
+
+def _digest_text(alerts: list[Alert], since: datetime) -> tuple[str, str]:
+    """The digest's subject and body in the active language."""
+    lines = [
+        f"- {a.episode.client.code}: {AlertKind(a.kind).label} "
+        f"({str(AlertSeverity(a.severity).label).lower()})"
+        for a in alerts[:DIGEST_LINES]
+    ]
+    if len(alerts) > DIGEST_LINES:
+        lines.append(_("... and %(count)d more.") % {"count": len(alerts) - DIGEST_LINES})
+    heading = ngettext(
+        "%(count)d new alert on your caseload since %(since)s:",
+        "%(count)d new alerts on your caseload since %(since)s:",
+        len(alerts),
+    ) % {
+        "count": len(alerts),
+        "since": formats.date_format(timezone.localtime(since), "DATETIME_FORMAT"),
+    }
+    body = (
+        heading
+        + "\n\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + _("Open Alliance: %(url)s") % {"url": f"{settings.SITE_URL}{reverse('caseload')}"}
+        + "\n\n"
+        + _("You chose one email a day for non-urgent alerts; change it under Email in Alliance.")
+        + "\n"
+    )
+    subject = _("[%(clinic)s] Your daily alert digest") % {"clinic": settings.ALLIANCE_CLINIC_NAME}
+    return subject, body
 
 
 def _digest(user: User, key: str, now: datetime) -> int:
@@ -189,25 +243,7 @@ def _digest(user: User, key: str, now: datetime) -> int:
             },
         )
         return 0
-    lines = [
-        f"- {a.episode.client.code}: {AlertKind(a.kind).label} "
-        f"({AlertSeverity(a.severity).label.lower()})"
-        for a in alerts[:DIGEST_LINES]
-    ]
-    if len(alerts) > DIGEST_LINES:
-        lines.append(f"... and {len(alerts) - DIGEST_LINES} more.")
-    body = (
-        f"{len(alerts)} new alert{'s' if len(alerts) != 1 else ''} on your caseload since "
-        f"{timezone.localtime(since):%Y-%m-%d %H:%M}:\n\n"
-        + "\n".join(lines)
-        + f"\n\nOpen Alliance: {settings.SITE_URL}{reverse('caseload')}\n\n"
-        "You chose one email a day for non-urgent alerts; change it under Email in Alliance.\n"
-    )
-    row = outbox.queue(
-        key,
-        EmailKind.ALERT_DIGEST,
-        [user.email],
-        f"[{settings.ALLIANCE_CLINIC_NAME}] Your daily alert digest",
-        body,
-    )
+    with translation.override(staff_language(user)):
+        subject, body = _digest_text(alerts, since)
+    row = outbox.queue(key, EmailKind.ALERT_DIGEST, [user.email], subject, body)
     return int(row is not None)

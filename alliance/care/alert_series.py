@@ -1,6 +1,6 @@
 """Reading the database into the plain inputs of the pure rules: one `EpisodeSeries` per episode.
 
-Five bulk queries whatever the number of episodes; the alert rules themselves (alliance.alerts) never
+Six bulk queries whatever the number of episodes; the alert rules themselves (alliance.alerts) never
 see a model.
 """
 
@@ -38,7 +38,7 @@ _DIMENSION_COLUMNS = {f"dim_{d}": Cast(KT(f"answers__{d}"), FloatField()) for d 
 
 
 def load_series(episode_ids: Iterable[int] | None = None) -> list[EpisodeSeries]:
-    """One EpisodeSeries per episode, from five bulk queries."""
+    """One EpisodeSeries per episode, from six bulk queries."""
     episodes = Episode.objects.all()
     if episode_ids is not None:
         episodes = episodes.filter(pk__in=list(episode_ids))
@@ -86,6 +86,21 @@ def load_series(episode_ids: Iterable[int] | None = None) -> list[EpisodeSeries]
     ):
         for flag in (score or {}).get("risk_flags", []):
             risk[appointment_id].append(
+                RiskSignal(instrument, str(flag.get("item")), float(flag.get("answer") or 0), pk)
+            )
+    # A risk answer stored without a session (an imported response from a day with no appointment,
+    # alliance.care.fhir_responses) must still reach the therapist: the rules see it at the latest
+    # session on or before it (the first session if it came earlier). Rare, so one small query.
+    for pk, episode_id, instrument, score, when in Response.objects.filter(
+        scope, appointment__isnull=True, risk=True
+    ).values_list("pk", "episode_id", "instrument", "score", "submitted_at"):
+        held = appointments.get(episode_id, [])
+        if not held:
+            continue
+        before = [a for a in held if a[2] <= when]
+        session_pk = (before[-1] if before else held[0])[0]
+        for flag in (score or {}).get("risk_flags", []):
+            risk[session_pk].append(
                 RiskSignal(instrument, str(flag.get("item")), float(flag.get("answer") or 0), pk)
             )
 

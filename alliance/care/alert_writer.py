@@ -29,6 +29,7 @@ UPDATE_FIELDS = [
     "suggestion",
     "evidence",
     "resolved_at",
+    "snoozed_until",
     "updated_at",
 ]
 _AUTO_NOTES = {
@@ -36,6 +37,8 @@ _AUTO_NOTES = {
     "unresolved": "The check-in did not return to its level before the drop within the repair "
     "window: marked unresolved automatically.",
 }
+# The note that says why a snoozed alert came back early (the action of AlertUpdate.unsnooze).
+UNSNOOZED_NOTE = "auto_unsnoozed"
 
 
 def stored_alerts(episode_ids: Iterable[int]) -> dict[int, dict[str, Alert]]:
@@ -59,6 +62,7 @@ def as_stored(alert: Alert) -> StoredAlert:
         explanation=alert.explanation,
         suggestion=alert.suggestion,
         evidence=alert.evidence,
+        snoozed_until=alert.snoozed_until,
     )
 
 
@@ -92,6 +96,14 @@ def _system_note(alert: Alert, status: str, now: datetime) -> AlertNote:
     )
 
 
+def _woken_note(alert: Alert, before: str, after: str, now: datetime) -> AlertNote:
+    text = (
+        f"It got worse while snoozed ({before} to {after}): back on the caseload before the "
+        "snooze ended."
+    )
+    return AlertNote(alert=alert, author=None, action=UNSNOOZED_NOTE, text=text, created_at=now)
+
+
 @dataclass
 class Changes:
     """The unsaved result of applying the plans of a batch of episodes."""
@@ -107,6 +119,11 @@ class Changes:
         self.created += created
         for update in plan.update:
             alert = stored[update.key]
+            if update.unsnooze and alert.snoozed_until is not None:
+                # Only a snooze still running is news; an expired one is just cleared.
+                if alert.is_snoozed and update.severity is not None:
+                    self.notes.append(_woken_note(alert, alert.severity, update.severity, now))
+                alert.snoozed_until = None
             if update.severity is not None:
                 alert.severity = update.severity
             if update.finding is not None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from alliance.accounts.models import User
 from alliance.alerts.openings import Opening, Signals, openings
@@ -31,6 +32,7 @@ from alliance.care.models import (
     Respondent,
     Response,
 )
+from alliance.care.words import reading_language
 from alliance.measures import UnknownInstrument, get_instrument
 from alliance.measures.change import reliable_change, threshold_change
 from alliance.measures.model import Instrument
@@ -129,8 +131,9 @@ def _change(instrument: Instrument, before: float | None, after: float) -> Chang
 
 def _short(instrument: Instrument) -> str:
     """ "PHQ-9" from "Patient Health Questionnaire (PHQ-9)"."""
-    found = re.search(r"\(([^)]+)\)\s*$", instrument.title("en"))
-    return found.group(1) if found else instrument.title("en")
+    title = instrument.title(reading_language())
+    found = re.search(r"\(([^)]+)\)\s*$", title)
+    return found.group(1) if found else title
 
 
 def _rule_text(instrument: Instrument) -> str:
@@ -138,10 +141,14 @@ def _rule_text(instrument: Instrument) -> str:
     if rule is None:
         return ""
     if rule.threshold is not None:
-        text = f"reliable change: {rule.threshold:g} points or more"
+        text = _("reliable change: %(points)s points or more") % {
+            "points": formats.number_format(
+                rule.threshold, 0 if rule.threshold == int(rule.threshold) else 1
+            )
+        }
     else:
-        text = "reliable change: Jacobson & Truax"
-    return f"{text} (unverified default)" if rule.unverified else text
+        text = _("reliable change: Jacobson & Truax")
+    return _("%(rule)s (unverified default)") % {"rule": text} if rule.unverified else text
 
 
 def _scores(episode_id: int, instruments: list[str], upto: Q) -> list[ScoreLine]:
@@ -169,11 +176,13 @@ def _scores(episode_id: int, instruments: list[str], upto: Q) -> list[ScoreLine]
         latest, band_key, latest_session = points[-1]
         previous = points[-2][0] if len(points) > 1 else None
         intake = points[0][0] if len(points) > 1 else None
-        band = next((b.label("en") for b in instrument.rules.bands if b.key == band_key), "")
+        band = next(
+            (b.label(reading_language()) for b in instrument.rules.bands if b.key == band_key), ""
+        )
         lines.append(
             ScoreLine(
                 instrument=instrument_id,
-                title=instrument.title("en"),
+                title=instrument.title(reading_language()),
                 short=_short(instrument),
                 latest=latest,
                 latest_session=latest_session,
@@ -212,7 +221,11 @@ def _fallen(alerts: list[Alert]) -> frozenset[str]:
 
 def _dimensions(checkins: list[words.ResponseWords], fallen: frozenset[str]) -> list[DimensionLine]:
     instrument = _instrument(words.CHECKIN)
-    labels = {s.id: s.label("en") for s in instrument.rules.subscales} if instrument else {}
+    labels = (
+        {s.id: s.label(reading_language()) for s in instrument.rules.subscales}
+        if instrument
+        else {}
+    )
 
     def value(response: words.ResponseWords | None, key: str) -> float | None:
         if response is None:

@@ -25,9 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from django.conf import settings
 from django.db.models import Case, F, JSONField, Value, When
+from django.utils import formats, translation
+from django.utils.functional import Promise
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -231,72 +236,55 @@ def trajectories(settings: AlertSettings, norms: Any) -> dict[str, TrajectoryMod
 
 # --- words ---------------------------------------------------------------------------------------
 
-WORDS: Mapping[str, Mapping[str, str]] = {
-    "en": {
-        "session": "Session",
-        "score": "Score",
-        "your_score": "Your score",
-        "expected": "Expected range",
-        "expected_default": "Expected (default curve)",
-        "red": "Not on track above",
-        "cutoff": "Cut-off",
-        "improved": "Reliable improvement",
-        "worse": "Reliable deterioration",
-        "no_show": "No-show",
-        "late_cancel": "Late cancellation",
-        "alert": "Alert raised",
-        "repaired": "Repaired",
-        "client": "Client",
-        "therapist": "Therapist",
-        "goal": "Goal",
-        "goals_title": "Goal progress (0 to 10, higher is better)",
-        "relationship_title": "The relationship by dimension (0 to 10, higher is better)",
-        "table_note": "The table has every value.",
-        "bond": "Bond",
-        "goals": "Goals",
-        "tasks": "Tasks",
-        "overall": "Overall",
-        "lower_better": "lower is better",
-        "phq9": "Mood",
-        "gad7": "Worry",
-    },
-    "es": {
-        "session": "Sesión",
-        "score": "Puntuación",
-        "your_score": "Su puntuación",
-        "expected": "Rango esperado",
-        "expected_default": "Rango esperado",
-        "red": "Fuera de lo esperado",
-        "cutoff": "Umbral",
-        "improved": "Mejora fiable",
-        "worse": "Empeoramiento fiable",
-        "no_show": "No asistió",
-        "late_cancel": "Cancelación tardía",
-        "alert": "Alerta",
-        "repaired": "Reparada",
-        "client": "Usted",
-        "therapist": "Terapeuta",
-        "goal": "Objetivo",
-        "goals_title": "Avance en sus objetivos (de 0 a 10; más es mejor)",
-        "relationship_title": "La relación (de 0 a 10; más es mejor)",
-        "table_note": "La tabla tiene todos los valores.",
-        "bond": "Vínculo",
-        "goals": "Objetivos",
-        "tasks": "Tareas",
-        "overall": "En general",
-        "lower_better": "menos es mejor",
-        "phq9": "Ánimo",
-        "gad7": "Preocupación",
-    },
+# Chart words in the active language: the staff member's on staff pages, the client's on theirs
+# (outcome_chart and the others take `lang`). Staff and client read the same charts with a few
+# words apart (the client's own line is "Your score"; the relationship chart is staff only).
+WORDS: Mapping[str, Promise] = {
+    "session": gettext_lazy("Session"),
+    "score": gettext_lazy("Score"),
+    "your_score": gettext_lazy("Your score"),
+    "expected": gettext_lazy("Expected range"),
+    "expected_default": gettext_lazy("Expected (default curve)"),
+    "red": gettext_lazy("Not on track above"),
+    # Translators: the caseness threshold of a measure, followed by its value.
+    "cutoff": gettext_lazy("Cut-off"),
+    "improved": gettext_lazy("Reliable improvement"),
+    "worse": gettext_lazy("Reliable deterioration"),
+    "no_show": pgettext_lazy("chart marker", "No-show"),
+    "late_cancel": gettext_lazy("Late cancellation"),
+    "alert": gettext_lazy("Alert raised"),
+    "repaired": gettext_lazy("Repaired"),
+    # Translators: the client's line on a staff chart, beside the therapist's.
+    "client": pgettext_lazy("chart line", "Client"),
+    "therapist": gettext_lazy("Therapist"),
+    "goal": gettext_lazy("Goal"),
+    "goals_title": gettext_lazy("Goal progress (0 to 10, higher is better)"),
+    "relationship_title": gettext_lazy("The relationship by dimension (0 to 10, higher is better)"),
+    "table_note": gettext_lazy("The table has every value."),
+    "bond": gettext_lazy("Bond"),
+    "goals": gettext_lazy("Goals"),
+    "tasks": gettext_lazy("Tasks"),
+    "overall": gettext_lazy("Overall"),
+    "lower_better": gettext_lazy("lower is better"),
+    "phq9": gettext_lazy("Mood"),
+    "gad7": gettext_lazy("Worry"),
 }
 
 
-def words(lang: str) -> Mapping[str, str]:
-    return WORDS.get(lang, WORDS["en"])
+def words(lang: str | None = None) -> Mapping[str, str]:
+    with translation.override(lang or _active()):
+        return {key: str(text) for key, text in WORDS.items()}
+
+
+def _active() -> str:
+    return translation.get_language() or settings.LANGUAGE_CODE
 
 
 def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:g}" if value == int(value) else f"{value:.1f}"
+    """A score as the active language writes it (4,5 in Spanish); whole numbers bare."""
+    if value is None:
+        return ""
+    return formats.number_format(value, 0 if value == int(value) else 1)
 
 
 def _session_axis(axes: Axes, last: int, label: str) -> None:
@@ -390,7 +378,20 @@ def outcome_chart(
     model: TrajectoryModel | None,
     *,
     audience: Audience = "staff",
-    lang: str = "en",
+    lang: str | None = None,
+) -> Chart | None:
+    """The outcome chart in `lang` (by default the active language: the staff member's)."""
+    lang = lang or _active()
+    with translation.override(lang):
+        return _outcome_chart(data, instrument, model, audience, lang)
+
+
+def _outcome_chart(
+    data: EpisodeData,
+    instrument: str,
+    model: TrajectoryModel | None,
+    audience: Audience,
+    lang: str,
 ) -> Chart | None:
     points = data.outcomes.get(instrument, ())
     if not points:
@@ -411,7 +412,8 @@ def outcome_chart(
     short = {"phq9": "PHQ-9", "gad7": "GAD-7"}.get(instrument, inst.title(lang))
     top = rules.total_range[1]
     title = (
-        f"{short} by session ({w['lower_better']})"
+        _("%(measure)s by session (%(direction)s)")
+        % {"measure": short, "direction": w["lower_better"]}
         if staff
         else f"{w.get(instrument, short)} ({short}): {w['lower_better']}"
     )
@@ -436,7 +438,11 @@ def outcome_chart(
             )
         if cutoff is not None:
             axes.axhline(
-                cutoff, color=MUTED, linewidth=1, linestyle="-.", label=f"{w['cutoff']} {cutoff:g}"
+                cutoff,
+                color=MUTED,
+                linewidth=1,
+                linestyle="-.",
+                label=f"{w['cutoff']} {_fmt(cutoff)}",
             )
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         axes.plot(
@@ -543,36 +549,84 @@ def _outcome_summary(
 ) -> str:
     (n0, v0), (n1, v1) = points[0], points[-1]
     parts = [
-        f"{short}: {_fmt(v0)} ({w['session'].lower()} {n0}) → {_fmt(v1)} ({w['session'].lower()} {n1})"
+        _(
+            "%(measure)s: %(first)s (session %(first_session)s) → %(last)s (session %(last_session)s)"
+        )
+        % {
+            "measure": short,
+            "first": _fmt(v0),
+            "first_session": n0,
+            "last": _fmt(v1),
+            "last_session": n1,
+        }
     ]
     if not staff:
         return parts[0] + ". " + w["table_note"]
     if cutoff is not None:
-        parts.append(f"cut-off {cutoff:g}")
+        parts.append(_("cut-off %(value)s") % {"value": _fmt(cutoff)})
     if band is not None and n1 in band.sessions:
         i = band.sessions.index(n1)
-        source = "default curve, unverified" if band.default_curve else "clinic model"
+        source = _("default curve, unverified") if band.default_curve else _("clinic model")
         parts.append(
-            f"expected at session {n1}: {band.expected[i]:.0f} ({source}), "
-            f"not on track above {band.expected[i] + band.red[i]:.0f}"
+            _(
+                "expected at session %(session)s: %(expected)s (%(source)s), "
+                "not on track above %(red)s"
+            )
+            % {
+                "session": n1,
+                "expected": formats.number_format(round(band.expected[i]), 0),
+                "source": source,
+                "red": formats.number_format(round(band.expected[i] + band.red[i]), 0),
+            }
         )
     better = [n for n, d in changes.items() if d < 0]
     worse = [n for n, d in changes.items() if d > 0]
-    for sessions, label in ((better, "reliable improvement"), (worse, "reliable deterioration")):
-        if sessions:
-            parts.append(f"{label} at {len(sessions)} sessions, first at session {sessions[0]}")
+    if better:
+        parts.append(
+            ngettext(
+                "reliable improvement at %(count)d session, session %(first)s",
+                "reliable improvement at %(count)d sessions, first at session %(first)s",
+                len(better),
+            )
+            % {"count": len(better), "first": better[0]}
+        )
+    if worse:
+        parts.append(
+            ngettext(
+                "reliable deterioration at %(count)d session, session %(first)s",
+                "reliable deterioration at %(count)d sessions, first at session %(first)s",
+                len(worse),
+            )
+            % {"count": len(worse), "first": worse[0]}
+        )
     if data.missed:
-        parts.append(f"{len(data.missed)} missed sessions")
+        parts.append(
+            ngettext("%(count)d missed session", "%(count)d missed sessions", len(data.missed))
+            % {"count": len(data.missed)}
+        )
     if data.raised:
-        parts.append(f"{len(data.raised)} alerts raised, {len(data.repaired)} repaired")
+        parts.append(
+            ngettext(
+                "%(count)d alert raised, %(repaired)d repaired",
+                "%(count)d alerts raised, %(repaired)d repaired",
+                len(data.raised),
+            )
+            % {"count": len(data.raised), "repaired": len(data.repaired)}
+        )
     return "; ".join(parts) + ". " + w["table_note"]
 
 
 # --- relationship ------------------------------------------------------------------------------------
 
 
-def relationship_chart(data: EpisodeData, *, lang: str = "en") -> Chart | None:
+def relationship_chart(data: EpisodeData, *, lang: str | None = None) -> Chart | None:
     """The client's check-in by dimension with the therapist's ratings beside it (staff only)."""
+    lang = lang or _active()
+    with translation.override(lang):
+        return _relationship_chart(data, lang)
+
+
+def _relationship_chart(data: EpisodeData, lang: str) -> Chart | None:
     if not data.checkin and not data.therapist:
         return None
     w = words(lang)
@@ -580,9 +634,16 @@ def relationship_chart(data: EpisodeData, *, lang: str = "en") -> Chart | None:
     for dimension in DIMENSIONS:
         client, ther = data.checkin.get(dimension, ()), data.therapist.get(dimension, ())
         if client:
-            text = f"{w[dimension]}: client {_fmt(client[0][1])} → {_fmt(client[-1][1])}"
+            text = _("%(dimension)s: client %(first)s → %(last)s") % {
+                "dimension": w[dimension],
+                "first": _fmt(client[0][1]),
+                "last": _fmt(client[-1][1]),
+            }
             if ther:
-                text += f", therapist {_fmt(ther[0][1])} → {_fmt(ther[-1][1])}"
+                text += _(", therapist %(first)s → %(last)s") % {
+                    "first": _fmt(ther[0][1]),
+                    "last": _fmt(ther[-1][1]),
+                }
             parts.append(text)
     summary = "; ".join(parts or [w["relationship_title"]]) + ". " + w["table_note"]
 
@@ -647,7 +708,13 @@ def relationship_chart(data: EpisodeData, *, lang: str = "en") -> Chart | None:
 GOAL_STYLE = {1: (CLIENT, "o", "-"), 2: (SECOND, "s", "--"), 3: (THERAPIST, "^", ":")}
 
 
-def goals_chart(data: EpisodeData, *, lang: str = "en") -> Chart | None:
+def goals_chart(data: EpisodeData, *, lang: str | None = None) -> Chart | None:
+    lang = lang or _active()
+    with translation.override(lang):
+        return _goals_chart(data, lang)
+
+
+def _goals_chart(data: EpisodeData, lang: str) -> Chart | None:
     if not data.goals:
         return None
     w = words(lang)
@@ -695,9 +762,10 @@ def episode_charts(
     models: Mapping[str, TrajectoryModel],
     *,
     audience: Audience = "staff",
-    lang: str = "en",
+    lang: str | None = None,
 ) -> list[Chart]:
     """Every chart the episode has data for: outcomes, then (staff) the relationship, then goals."""
+    lang = lang or _active()
     made = [
         outcome_chart(data, instrument, models.get(instrument), audience=audience, lang=lang)
         for instrument in OUTCOMES

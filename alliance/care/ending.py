@@ -18,13 +18,17 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from alliance.accounts.audit import log_event
-from alliance.care import charts, progress, words
+from alliance.care import charts, progress, safety_plan, words
 from alliance.care.models import (
     Alert,
     AlertKind,
+    AlertSeverity,
     AlertStatus,
     Appointment,
     Attendance,
@@ -35,11 +39,19 @@ from alliance.care.models import (
     Respondent,
     Response,
 )
+from alliance.checkin.copy import supported
 from alliance.checkin.models import CheckinLink
 from alliance.measures import get_instrument, nhs
 from alliance.measures.change import threshold_change
 
 DASH = "\N{EN DASH}"
+# alliance.measures.change names a change's outcome in plain English words (pure code, no Django);
+# the record prints them in the reader's language.
+CHANGE_OUTCOMES = {
+    "reliable improvement": gettext_lazy("reliable improvement"),
+    "reliable deterioration": gettext_lazy("reliable deterioration"),
+    "no reliable change": gettext_lazy("no reliable change"),
+}
 
 
 @dataclass(frozen=True)
@@ -135,15 +147,16 @@ def mark_final(appointment: Appointment) -> None:
 def _n(value: float | None) -> str:
     if value is None:
         return DASH
-    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+    return formats.number_format(value, 0 if value == int(value) else 1)
 
 
 def _yes_no(value: bool | None) -> str:
-    return "not assessed" if value is None else "yes" if value else "no"
+    return _("not assessed") if value is None else _("yes") if value else _("no")
 
 
 def _day(value: date | None) -> str:
-    return f"{value.day} {value:%B %Y}" if value else ""
+    """A date as the active language writes it in full (the record is read by staff)."""
+    return formats.date_format(value, "DATE_FORMAT") if value else ""
 
 
 def _attendance(episode: Episode) -> Counter[str]:
@@ -167,7 +180,7 @@ def record_data(episode: Episode) -> dict[str, Any]:
     made = {c.key: c for c in charts.episode_charts(data, charts.clinic_models())}
     counts = _attendance(episode)
     attended = counts.get(Attendance.ATTENDED, 0)
-    scores = [["Measure", "Start", "End", "Change", "Reliable change", "Outcome"]]
+    scores = [[_("Measure"), _("Start"), _("End"), _("Change"), _("Reliable change"), _("Outcome")]]
     for instrument in charts.OUTCOMES:
         points = data.outcomes.get(instrument, ())
         if not points:
@@ -178,15 +191,18 @@ def record_data(episode: Episode) -> dict[str, Any]:
         outcome, reliable = "", ""
         if threshold and len(points) > 1:
             change = threshold_change(first, last, threshold, higher_is_better=False)
-            reliable = f"{'yes' if change.reliable else 'no'} (threshold {threshold:g})"
-            outcome = change.outcome
+            reliable = _("%(yes_no)s (threshold %(threshold)s)") % {
+                "yes_no": _yes_no(change.reliable),
+                "threshold": _n(threshold),
+            }
+            outcome = str(CHANGE_OUTCOMES.get(change.outcome, change.outcome))
         scores.append(
             [
-                charts.words("en").get(instrument, instrument)
+                charts.words().get(instrument, instrument)
                 + f" ({progress.SHORT_NAMES[instrument]})",
-                f"{_n(first)} (session {n0})",
-                f"{_n(last)} (session {n1})",
-                f"{last - first:+g}" if len(points) > 1 else DASH,
+                _("%(score)s (session %(session)s)") % {"score": _n(first), "session": n0},
+                _("%(score)s (session %(session)s)") % {"score": _n(last), "session": n1},
+                _signed(last - first) if len(points) > 1 else DASH,
                 reliable or DASH,
                 outcome or DASH,
             ]
@@ -194,50 +210,75 @@ def record_data(episode: Episode) -> dict[str, Any]:
     result = nhs.episode_outcome(_measurements(episode), attended, episode.client.code)
     nhs_rows = [
         ["NHS Talking Therapies", ""],
-        ["Finished a course (2+ attended)", _yes_no(result.finished_course)],
-        ["Case at start", _yes_no(result.case_at_start)],
-        ["Case at end", _yes_no(result.case_at_end)],
-        ["Recovery", _yes_no(result.recovery)],
-        ["Reliable improvement", _yes_no(result.reliable_improvement)],
-        ["Reliable deterioration", _yes_no(result.reliable_deterioration)],
-        ["Reliable recovery", _yes_no(result.reliable_recovery)],
+        [_("Finished a course (2+ attended)"), _yes_no(result.finished_course)],
+        [_("Case at start"), _yes_no(result.case_at_start)],
+        [_("Case at end"), _yes_no(result.case_at_end)],
+        [_("Recovery"), _yes_no(result.recovery)],
+        [_("Reliable improvement"), _yes_no(result.reliable_improvement)],
+        [_("Reliable deterioration"), _yes_no(result.reliable_deterioration)],
+        [_("Reliable recovery"), _yes_no(result.reliable_recovery)],
     ]
     goals = progress.goal_progress(
-        list(Goal.objects.filter(episode=episode).order_by("number")), data, progress.copy_for("en")
+        list(Goal.objects.filter(episode=episode).order_by("number")),
+        data,
+        progress.copy_for(translation.get_language() or "en"),
     )
-    goal_rows = [["Goal", "First rating", "Last rating"]] + [
+    goal_rows = [[_("Goal"), _("First rating"), _("Last rating")]] + [
         [f"{g.number}. {g.description}", _n(g.first), _n(g.last)] for g in goals
     ]
-    ruptures = [["Session", "Alert", "Severity", "Status"]] + [
-        [str(session or DASH), AlertKind(kind).label, severity, AlertStatus(status).label]
+    ruptures = [[_("Session"), _("Alert"), _("Severity"), _("Status")]] + [
+        [
+            str(session or DASH),
+            str(AlertKind(kind).label),
+            str(AlertSeverity(severity).label),
+            str(AlertStatus(status).label),
+        ]
         for session, kind, severity, status in Alert.objects.filter(episode=episode)
         .order_by("created_at")
         .values_list("session_number", "kind", "severity", "status")
     ]
-    repaired = sum(1 for row in ruptures[1:] if row[3] == AlertStatus.REPAIRED.label)
+    repaired = sum(1 for row in ruptures[1:] if row[3] == str(AlertStatus.REPAIRED.label))
     sessions = [
-        ["Attended", str(attended)],
-        ["Late cancellations", str(counts.get(Attendance.LATE_CANCEL, 0))],
-        ["No-shows", str(counts.get(Attendance.NO_SHOW, 0))],
-        ["Cancelled with notice", str(counts.get(Attendance.CANCELLED, 0))],
-        ["Still scheduled", str(counts.get(Attendance.SCHEDULED, 0))],
+        [_("Attended"), str(attended)],
+        [_("Late cancellations"), str(counts.get(Attendance.LATE_CANCEL, 0))],
+        [_("No-shows"), str(counts.get(Attendance.NO_SHOW, 0))],
+        [_("Cancelled with notice"), str(counts.get(Attendance.CANCELLED, 0))],
+        [_("Still scheduled"), str(counts.get(Attendance.SCHEDULED, 0))],
     ]
     return {
-        "lang": "en",
-        "title": f"Ending summary for the record · {episode.client.code}",
+        "lang": translation.get_language() or "en",
+        "t": {
+            "scores": _("Scores: start and end"),
+            "goals": _("Goals (Goal-Based Outcomes, 0 to 10)"),
+            "sessions": _("Sessions"),
+            "alerts": _("Ruptures, repairs and other alerts"),
+            "learned": _("What we learned together"),
+            "ending_words": _("In their own words, as they finished"),
+        },
+        "title": _("Ending summary for the record · %(code)s") % {"code": episode.client.code},
         "subtitle": _period(episode)
-        + f" · Therapist: {episode.therapist.display_name}"
+        + " · "
+        + _("Therapist: %(name)s") % {"name": episode.therapist.display_name}
         + (f" · {EndReason(episode.end_reason).label}" if episode.end_reason else ""),
-        "footer": f"{episode.client.code} · for the clinical record · confidential",
+        "footer": _("%(code)s · for the clinical record · confidential")
+        % {"code": episode.client.code},
         "scores": scores,
         "nhs": nhs_rows,
-        "nhs_note": result.note
-        + " Reliable deterioration thresholds and the improvement/deterioration combination rule "
-        "are UNVERIFIED defaults (alliance/measures/nhs.py).",
+        "nhs_note": _nhs_note(result)
+        + " "
+        + _(
+            "Reliable deterioration thresholds and the improvement/deterioration combination rule "
+            "are UNVERIFIED defaults (alliance/measures/nhs.py)."
+        ),
         "goals": goal_rows if goals else [],
         "sessions": sessions,
         "alerts": ruptures if len(ruptures) > 1 else [],
-        "alerts_summary": f"{len(ruptures) - 1} alerts raised, {repaired} marked repaired.",
+        "alerts_summary": ngettext(
+            "%(count)d alert raised, %(repaired)d marked repaired.",
+            "%(count)d alerts raised, %(repaired)d marked repaired.",
+            len(ruptures) - 1,
+        )
+        % {"count": len(ruptures) - 1, "repaired": repaired},
         "charts": [
             {"title": made[k].title, "svg": str(made[k].svg)}
             for k in ("phq9", "gad7", "relationship", "goals")
@@ -251,68 +292,70 @@ def record_data(episode: Episode) -> dict[str, Any]:
     }
 
 
+def _nhs_note(result: nhs.EpisodeOutcome) -> str:
+    """Why the NHS outcome is incomplete, in the reader's language (alliance.measures.nhs writes the
+    same reasons in English for its command-line and JSON users)."""
+    if not result.finished_course:
+        return _("not a finished course (attended %(attended)d, needs %(needed)d)") % {
+            "attended": result.attended,
+            "needed": nhs.MIN_ATTENDED_FOR_FINISHED,
+        }
+    if result.phq9_last is None:
+        return ngettext(
+            "%(count)d paired PHQ-9 + GAD-7 date; two are needed to judge change",
+            "%(count)d paired PHQ-9 + GAD-7 dates; two are needed to judge change",
+            result.paired_dates,
+        ) % {"count": result.paired_dates}
+    if not result.case_at_start:
+        return _("not a case at the first paired date: recovery does not apply")
+    return ""
+
+
+def _signed(value: float) -> str:
+    """A change with its sign, in the active language's numbers (+3, -2,5 in Spanish)."""
+    text = _n(abs(value))
+    return f"+{text}" if value > 0 else f"-{text}" if value < 0 else text
+
+
 def _period(episode: Episode) -> str:
-    end = _day(episode.ended_on) if episode.ended_on else "ongoing"
+    end = _day(episode.ended_on) if episode.ended_on else _("ongoing")
     return f"{_day(episode.started_on)} {DASH} {end}"
 
 
-CLIENT_COPY = {
-    "en": {
-        "title": "Your therapy: a summary",
-        "intro": "A summary of the work we did together, in your own answers.",
-        "from": "From {start} to {end}",
-        "ongoing": "now",
-        "sessions": "We met {n} times.",
-        "learned": "What we learned together",
-        "take_with_you": "What you said you will take with you",
-        "nothing_written": "(To talk about in our last session.)",
-        "footer": "Your summary · private",
-    },
-    "es": {
-        "title": "Su terapia: un resumen",
-        "intro": "Un resumen del trabajo que hicimos juntos, con sus propias respuestas.",
-        "from": "Del {start} al {end}",
-        "ongoing": "hoy",
-        "sessions": "Nos vimos {n} veces.",
-        "learned": "Lo que aprendimos juntos",
-        "take_with_you": "Lo que usted dijo que se llevará",
-        "nothing_written": "(Para hablarlo en nuestra última sesión.)",
-        "footer": "Su resumen · privado",
-    },
+# The client's version speaks to the client in their language: "client pages" wording, reviewed with
+# the rest of what clients read (alliance.checkin.copy).
+CLIENT_COPY: dict[str, Promise] = {
+    "title": pgettext_lazy("client pages", "Your therapy: a summary"),
+    "intro": pgettext_lazy(
+        "client pages", "A summary of the work we did together, in your own answers."
+    ),
+    "from": pgettext_lazy("client pages", "From {start} to {end}"),
+    "ongoing": pgettext_lazy("client pages", "now"),
+    "sessions": pgettext_lazy("client pages", "We met {n} times."),
+    "learned": pgettext_lazy("client pages", "What we learned together"),
+    "take_with_you": pgettext_lazy("client pages", "What you said you will take with you"),
+    "nothing_written": pgettext_lazy("client pages", "(To talk about in our last session.)"),
+    "footer": pgettext_lazy("client pages", "Your summary · private"),
 }
-MONTHS_ES = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-]
 
 
-def _client_day(value: date, lang: str) -> str:
-    if lang == "es":
-        return f"{value.day} de {MONTHS_ES[value.month - 1]} de {value.year}"
-    return _day(value)
+def _client_day(value: date) -> str:
+    return formats.date_format(value, str(safety_plan.WORDS["date_format"]))
 
 
 def client_data(episode: Episode) -> dict[str, Any]:
     """The client's version: their own words and numbers only, in their language."""
-    lang = episode.client.preferred_language
+    lang = supported(episode.client.preferred_language)
     view = progress.for_client(episode, lang)
-    copy = CLIENT_COPY.get(lang, CLIENT_COPY["en"])
+    with translation.override(lang):
+        copy = {key: str(text) for key, text in CLIENT_COPY.items()}
+        start = _client_day(episode.started_on)
+        end = _client_day(episode.ended_on) if episode.ended_on else copy["ongoing"]
     attended = _attendance(episode).get(Attendance.ATTENDED, 0)
-    end = _client_day(episode.ended_on, lang) if episode.ended_on else copy["ongoing"]
     return {
         "lang": lang,
         "title": copy["title"],
-        "subtitle": copy["from"].format(start=_client_day(episode.started_on, lang), end=end),
+        "subtitle": copy["from"].format(start=start, end=end),
         "footer": copy["footer"],
         "intro": copy["intro"],
         "sessions": copy["sessions"].format(n=attended),

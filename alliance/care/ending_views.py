@@ -139,7 +139,12 @@ def _termination_pdf(
     data = ending.record_data(episode) if version == "record" else ending.client_data(episode)
     pdf = render_pdf(f"termination_{version}", data)
     log_event("care.termination.exported", obj=episode, data={"version": version}, read=True)
-    return pdf_response(pdf, f"{episode.client.code} ending summary ({version}).pdf")
+    name = (
+        _("%(code)s ending summary (record).pdf")
+        if version == "record"
+        else _("%(code)s ending summary (client).pdf")
+    )
+    return pdf_response(pdf, name % {"code": episode.client.code})
 
 
 @never_cache

@@ -10,7 +10,8 @@ Acknowledging (or closing) the alert stops any further stage: both stages look o
 Each stage claims the alert with a conditional UPDATE, so two schedulers never both escalate it; the
 note, the audit event and the email (an urgent outbox kind: sent at least once) are written in the same
 transaction as the claim. The email names the therapist and the client code, never the client or the
-answer. Runs every scheduler round (alliance.operations.clock.tick), late rounds included: a stage that
+answer, in the recipients' language (alliance.core.mail_language); the note on the alert in the
+clinic's default language, as the scheduler writes it with no one's page open. Runs every scheduler round (alliance.operations.clock.tick), late rounds included: a stage that
 fell due while the scheduler was down runs at once.
 """
 
@@ -23,13 +24,17 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from alliance.accounts.audit import log_event
 from alliance.accounts.models import User
 from alliance.care import notify
 from alliance.care.alert_sync import clinic_alert_settings
 from alliance.care.models import Alert, AlertKind, AlertNote, AlertStatus
+from alliance.core.mail_language import shared_language
 from alliance.operations import outbox
 from alliance.operations.models import EmailKind
 
@@ -42,18 +47,42 @@ def _open_risk() -> QuerySet[Alert]:
     )
 
 
-def _email(alert: Alert, kind: str, people: list[User], minutes: float, who: str) -> None:
+# Why this person is told, in the email's language.
+AS_SUPERVISOR = gettext_lazy("their supervisor")
+AS_ADMINISTRATOR = gettext_lazy("an administrator")
+AS_ADMINISTRATOR_NO_SUPERVISOR = gettext_lazy("an administrator (no supervisor)")
+
+
+def _minutes(minutes: float) -> str:
+    return formats.number_format(minutes, 0 if minutes == int(minutes) else 1)
+
+
+def _email(alert: Alert, kind: str, people: list[User], minutes: float, who: Promise) -> None:
     therapist = alert.episode.therapist
     code = alert.episode.client.code
     url = settings.SITE_URL + reverse("client_detail", args=[code])
+    # In the language the recipients chose (the clinic's default when they differ).
+    with translation.override(shared_language(people)):
+        subject = _("[%(clinic)s] Unacknowledged urgent risk alert") % {
+            "clinic": settings.ALLIANCE_CLINIC_NAME
+        }
+        body = _(
+            "A client of %(therapist)s answered a risk question and the alert has not been "
+            "acknowledged for %(minutes)s minutes. You are told as %(who)s.\n\n"
+            "Client: %(code)s\nOpen Alliance: %(url)s\n"
+        ) % {
+            "therapist": therapist.display_name,
+            "minutes": _minutes(minutes),
+            "who": who,
+            "code": code,
+            "url": url,
+        }
     row = outbox.queue(
         f"{kind}:{alert.pk}",
         kind,
         [p.email for p in people],
-        f"[{settings.ALLIANCE_CLINIC_NAME}] Unacknowledged urgent risk alert",
-        f"A client of {therapist.display_name} answered a risk question and the alert has not been "
-        f"acknowledged for {minutes:g} minutes. You are told as {who}.\n\n"
-        f"Client: {code}\nOpen Alliance: {url}\n",
+        subject,
+        body,
         client_id=alert.episode.client_id,
         alert_id=alert.pk,
     )
@@ -101,21 +130,26 @@ def _to_supervisors(alert: Alert, now: datetime, minutes: float) -> bool:
         if supervisors:
             if not claim.update(escalated_at=now):
                 return False
-            people, kind, who = supervisors, EmailKind.ESCALATION_SUPERVISOR, "their supervisor"
-            text = (
-                f"Not acknowledged within {minutes:g} minutes: sent to {len(people)} supervisor(s)."
-            )
+            people, kind, who = supervisors, EmailKind.ESCALATION_SUPERVISOR, AS_SUPERVISOR
+            text = ngettext(
+                "Not acknowledged within %(minutes)s minutes: sent to %(count)d supervisor.",
+                "Not acknowledged within %(minutes)s minutes: sent to %(count)d supervisors.",
+                len(people),
+            ) % {"minutes": _minutes(minutes), "count": len(people)}
         else:
             # Nobody supervises this therapist: the administrators hear of it at the first stage,
             # which also completes the second.
             if not claim.update(escalated_at=now, escalated_to_administrators_at=now):
                 return False
             people = notify.administrators()
-            kind, who = EmailKind.ESCALATION_ADMINISTRATOR, "an administrator (no supervisor)"
-            text = (
-                f"Not acknowledged within {minutes:g} minutes and no supervisor: sent to "
-                f"{len(people)} administrator(s)."
-            )
+            kind, who = EmailKind.ESCALATION_ADMINISTRATOR, AS_ADMINISTRATOR_NO_SUPERVISOR
+            text = ngettext(
+                "Not acknowledged within %(minutes)s minutes and no supervisor: sent to "
+                "%(count)d administrator.",
+                "Not acknowledged within %(minutes)s minutes and no supervisor: sent to "
+                "%(count)d administrators.",
+                len(people),
+            ) % {"minutes": _minutes(minutes), "count": len(people)}
         _record(
             alert, "escalated", text, "supervisor" if supervisors else "administrator", len(people)
         )
@@ -138,11 +172,17 @@ def _to_administrators(alert: Alert, now: datetime, minutes: float) -> bool:
         _record(
             alert,
             "escalated_admin",
-            f"Still not acknowledged {minutes:g} minutes after it was raised: sent to "
-            f"{len(people)} administrator(s).",
+            ngettext(
+                "Still not acknowledged %(minutes)s minutes after it was raised: sent to "
+                "%(count)d administrator.",
+                "Still not acknowledged %(minutes)s minutes after it was raised: sent to "
+                "%(count)d administrators.",
+                len(people),
+            )
+            % {"minutes": _minutes(minutes), "count": len(people)},
             "administrator",
             len(people),
         )
-        _email(alert, EmailKind.ESCALATION_ADMINISTRATOR, people, minutes, "an administrator")
+        _email(alert, EmailKind.ESCALATION_ADMINISTRATOR, people, minutes, AS_ADMINISTRATOR)
     alert.escalated_to_administrators_at = now
     return True

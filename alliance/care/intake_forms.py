@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from alliance.accounts.models import User
 from alliance.care.intake import MAX_GOALS
 from alliance.care.models import Client, Episode, Goal, default_outcome_instruments
+from alliance.care.words import reading_language
 from alliance.checkin.flow import CHECKIN, GBO
 from alliance.core.once import OnceFormMixin
 from alliance.measures import all_instruments
@@ -38,7 +39,7 @@ def outcome_instrument_choices() -> list[tuple[str, str]]:
         and instrument.id not in (CHECKIN, GBO)
     ]
     found.sort(key=lambda i: (usual.index(i.id) if i.id in usual else len(usual), i.id))
-    return [(instrument.id, instrument.title("en")) for instrument in found]
+    return [(instrument.id, instrument.title(reading_language())) for instrument in found]
 
 
 class ClientForm(forms.ModelForm[Client]):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from alliance.accounts.models import User
 from alliance.alerts import reactions
-from alliance.care import access, queries
+from alliance.care import access, queries, reaction_words
 from alliance.care.models import (
     Alert,
     AlertKind,
@@ -128,7 +128,11 @@ def reaction_counts(rows: Iterable[Reflection]) -> list[tuple[str, int, int]]:
         for code, intensity in (reflection.reactions or {}).items():
             times[code] += 1
             strong[code] += intensity >= reactions.MAX_INTENSITY
-    return [(r.label, times[r.code], strong[r.code]) for r in reactions.REACTIONS if times[r.code]]
+    return [
+        (reaction_words.label(r.code), times[r.code], strong[r.code])
+        for r in reactions.REACTIONS
+        if times[r.code]
+    ]
 
 
 def counts_by_client(rows: Sequence[Reflection]) -> list[ClientCounts]:
@@ -221,9 +225,9 @@ def client_sessions(user: User, client: Client) -> list[SessionReactions]:
                 attendance=labels.get(a["attendance"], a["attendance"]),
                 checkin=a["checkin"],
                 therapist_rating=a["rating"],
-                reactions=reactions.describe(mapping),
+                reactions=reaction_words.describe(mapping),
                 strong=[
-                    reactions.BY_CODE[c].label
+                    reaction_words.label(c)
                     for c, v in mapping.items()
                     if c in reactions.BY_CODE and v >= reactions.MAX_INTENSITY
                 ],
@@ -298,7 +302,7 @@ def clients_with_open_alerts(alerts: QuerySet[Alert]) -> list[dict[str, Any]]:
         .distinct()
         .order_by()
     ):
-        by_code_kinds[code].add(kinds.get(kind, kind))
+        by_code_kinds[code].add(str(kinds.get(kind, kind)))
     return [
         {
             **row,
@@ -396,7 +400,7 @@ def annotate_client_page(
         reflections: list[Reflection] = getattr(episode, "visible_reflections", [])
         written = {r.appointment_id for r in reflections if r.appointment_id}
         for reflection in reflections:
-            reflection.reaction_words = reactions.describe(reflection.reactions or {})  # type: ignore[attr-defined]
+            reflection.reaction_words = reaction_words.describe(reflection.reactions or {})  # type: ignore[attr-defined]
             if reflection.therapist_id == user.pk:
                 own.append(reflection)
         due = None

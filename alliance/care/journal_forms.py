@@ -7,14 +7,17 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from alliance.alerts import reactions
+from alliance.care import reaction_words
 from alliance.core.once import OnceFormMixin
 
 NOT_PRESENT = ""
 INTENSITY_CHOICES = [(NOT_PRESENT, _("Not present"))] + [
-    (str(value), f"{value} · {words}") for value, words in reactions.INTENSITIES.items()
+    (str(value), format_lazy("{} · {}", value, reaction_words.intensity_lazy(value)))
+    for value in reactions.INTENSITIES
 ]
 
 
@@ -36,8 +39,8 @@ class ReflectionForm(OnceFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         for reaction in reactions.REACTIONS:
             self.fields[f"r_{reaction.code}"] = forms.ChoiceField(
-                label=reaction.label,
-                help_text=reaction.description,
+                label=reaction_words.label(reaction.code),
+                help_text=reaction_words.description(reaction.code),
                 choices=INTENSITY_CHOICES,
                 required=False,
                 initial=NOT_PRESENT,

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,7 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from alliance.accounts.audit import log_clients_viewed, log_event
 from alliance.accounts.models import Supervision, User
 from alliance.alerts import reactions
-from alliance.care import access, chart_svg, journal
+from alliance.care import access, chart_svg, journal, reaction_words
 from alliance.care.journal_forms import JournalPeriodForm, ReflectionForm
 from alliance.care.models import Appointment, Attendance, Reflection
 from alliance.core import once
@@ -119,18 +119,23 @@ def _reactions_chart(code: str, rows: list[journal.SessionReactions]) -> str:
     strong = [r.number for r in rows if r.strong]
     if not checkin and not rating:
         return ""
-    key = ("reactions", tuple(checkin), tuple(rating), tuple(strong))
+    key = ("reactions", translation.get_language(), tuple(checkin), tuple(rating), tuple(strong))
 
     def draw() -> str:
         figure = chart_svg.new_figure(6.4, 2.4)
         axes = figure.add_subplot()
         if checkin:
             xs, ys = zip(*checkin, strict=True)
-            axes.plot(xs, ys, color=chart_svg.CLIENT, marker="o", label="Client check-in")
+            axes.plot(xs, ys, color=chart_svg.CLIENT, marker="o", label=_("Client check-in"))
         if rating:
             xs, ys = zip(*rating, strict=True)
             axes.plot(
-                xs, ys, color=chart_svg.THERAPIST, marker="s", linestyle="--", label="Your rating"
+                xs,
+                ys,
+                color=chart_svg.THERAPIST,
+                marker="s",
+                linestyle="--",
+                label=_("Your rating"),
             )
         if strong:
             axes.scatter(
@@ -138,16 +143,19 @@ def _reactions_chart(code: str, rows: list[journal.SessionReactions]) -> str:
                 [0.4] * len(strong),
                 color=chart_svg.ALERT,
                 marker="^",
-                label="A strong reaction",
+                label=_("A strong reaction"),
             )
         axes.set_ylim(0, 10.5)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_xlabel("Session")
+        axes.set_xlabel(_("Session"))
         axes.legend(loc="lower left", ncols=3, fontsize=8)
         return chart_svg.to_svg(
             figure,
-            label=f"{code}: the client's check-in and your rating by session, with the sessions "
-            "where you recorded a strong reaction. The table below has every value.",
+            label=_(
+                "%(code)s: the client's check-in and your rating by session, with the sessions "
+                "where you recorded a strong reaction. The table below has every value."
+            )
+            % {"code": code},
         )
 
     return chart_svg.cached(key, draw)  # type: ignore[arg-type]
@@ -206,7 +214,7 @@ def journal_page(request: HttpRequest) -> HttpResponse:
         {
             "period": period,
             "weeks": weeks,
-            "reflections": [(r, reactions.describe(r.reactions)) for r in recent],
+            "reflections": [(r, reaction_words.describe(r.reactions)) for r in recent],
             "by_client": journal.counts_by_client(recent),
             "totals": journal.reaction_counts(recent),
             "prompts": prompts,

@@ -12,7 +12,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from alliance.alerts.lifecycle import is_quiet
 from alliance.core.fields import EncryptedJSONField, EncryptedTextField
 
 
@@ -49,15 +51,15 @@ class Client(models.Model):
 
 
 class EpisodeStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    ENDED = "ended", "Ended"
+    ACTIVE = "active", gettext_lazy("Active")
+    ENDED = "ended", gettext_lazy("Ended")
 
 
 class EndReason(models.TextChoices):
-    PLANNED = "planned", "Planned ending"
-    DROPOUT = "dropout", "Client dropped out"
-    TRANSFERRED = "transferred", "Transferred"
-    OTHER = "other", "Other"
+    PLANNED = "planned", gettext_lazy("Planned ending")
+    DROPOUT = "dropout", gettext_lazy("Client dropped out")
+    TRANSFERRED = "transferred", gettext_lazy("Transferred")
+    OTHER = "other", gettext_lazy("Other")
 
 
 def default_outcome_instruments() -> list[str]:
@@ -160,11 +162,11 @@ class GoalRevision(models.Model):
 
 
 class Attendance(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    ATTENDED = "attended", "Attended"
-    CANCELLED = "cancelled", "Cancelled with notice"
-    LATE_CANCEL = "late_cancel", "Late cancellation"
-    NO_SHOW = "no_show", "No-show"
+    SCHEDULED = "scheduled", gettext_lazy("Scheduled")
+    ATTENDED = "attended", gettext_lazy("Attended")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled with notice")
+    LATE_CANCEL = "late_cancel", gettext_lazy("Late cancellation")
+    NO_SHOW = "no_show", gettext_lazy("No-show")
 
 
 class Appointment(models.Model):
@@ -204,15 +206,15 @@ class Appointment(models.Model):
 
 
 class Respondent(models.TextChoices):
-    CLIENT = "client", "Client"
-    THERAPIST = "therapist", "Therapist"
+    CLIENT = "client", gettext_lazy("Client")
+    THERAPIST = "therapist", gettext_lazy("Therapist")
 
 
 class ResponseSource(models.TextChoices):
-    CHECKIN = "checkin", "Client check-in link"
-    THERAPIST = "therapist", "Entered by the therapist"
-    IMPORT = "import", "Imported"
-    DEMO = "demo", "Demo data"
+    CHECKIN = "checkin", gettext_lazy("Client check-in link")
+    THERAPIST = "therapist", gettext_lazy("Entered by the therapist")
+    IMPORT = "import", gettext_lazy("Imported")
+    DEMO = "demo", gettext_lazy("Demo data")
 
 
 class Response(models.Model):
@@ -246,6 +248,11 @@ class Response(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     source = models.CharField(max_length=10, choices=ResponseSource.choices)
+    # An imported FHIR QuestionnaireResponse (alliance.care.fhir_responses): where it came from (the
+    # file name or the sending system) and its resource id, which imports it once, whatever file
+    # or system brings it again.
+    import_source = models.CharField(max_length=200, blank=True, default="")
+    import_id = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
         ordering = ("episode", "submitted_at")
@@ -257,6 +264,12 @@ class Response(models.Model):
                 fields=("appointment", "instrument", "respondent"),
                 condition=Q(appointment__isnull=False),
                 name="one_response_per_appointment",
+            ),
+            # An imported resource is stored once, even when two imports of it race.
+            models.UniqueConstraint(
+                fields=("import_id",),
+                condition=~Q(import_id=""),
+                name="one_response_per_imported_resource",
             ),
         ]
 
@@ -308,29 +321,29 @@ class Reflection(models.Model):
 
 
 class AlertKind(models.TextChoices):
-    RISK = "risk", "Risk"
-    RUPTURE = "rupture", "Rupture"
-    EARLY_WEAK_ALLIANCE = "early_weak_alliance", "Early weak alliance"
-    PERSPECTIVE_GAP = "perspective_gap", "Perspective gap"
-    NOT_ON_TRACK = "not_on_track", "Not on track"
-    DETERIORATION = "deterioration", "Reliable deterioration"
-    DISENGAGEMENT = "disengagement", "Disengagement"
+    RISK = "risk", gettext_lazy("Risk")
+    RUPTURE = "rupture", gettext_lazy("Rupture")
+    EARLY_WEAK_ALLIANCE = "early_weak_alliance", gettext_lazy("Early weak alliance")
+    PERSPECTIVE_GAP = "perspective_gap", gettext_lazy("Perspective gap")
+    NOT_ON_TRACK = "not_on_track", gettext_lazy("Not on track")
+    DETERIORATION = "deterioration", gettext_lazy("Reliable deterioration")
+    DISENGAGEMENT = "disengagement", gettext_lazy("Disengagement")
 
 
 class AlertSeverity(models.TextChoices):
-    URGENT = "urgent", "Urgent"
-    RED = "red", "Red"
-    YELLOW = "yellow", "Yellow"
-    INFO = "info", "Information"
+    URGENT = "urgent", gettext_lazy("Urgent")
+    RED = "red", gettext_lazy("Red")
+    YELLOW = "yellow", gettext_lazy("Yellow")
+    INFO = "info", gettext_lazy("Information")
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    REPAIR_DISCUSSED = "repair_discussed", "Repair discussed"
-    REPAIRED = "repaired", "Repaired"
-    UNRESOLVED = "unresolved", "Unresolved"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", gettext_lazy("Open")
+    ACKNOWLEDGED = "acknowledged", gettext_lazy("Acknowledged")
+    REPAIR_DISCUSSED = "repair_discussed", gettext_lazy("Repair discussed")
+    REPAIRED = "repaired", gettext_lazy("Repaired")
+    UNRESOLVED = "unresolved", gettext_lazy("Unresolved")
+    CLOSED = "closed", gettext_lazy("Closed")
 
 
 class Alert(models.Model):
@@ -366,6 +379,15 @@ class Alert(models.Model):
     escalated_to_administrators_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=40, blank=True)
+    # Snooze (issue 12, point 4; alliance.alerts.lifecycle): quiet until this moment, when it is back
+    # on the caseload, or earlier if it gets worse (the recompute clears it). Never for risk. The
+    # reason is the therapist's words, encrypted like every note; each snooze is also a note.
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snoozed_at = models.DateTimeField(null=True, blank=True)
+    snoozed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snooze_reason = EncryptedTextField(blank=True, default="")
 
     class Meta:
         ordering = ("-created_at",)
@@ -373,6 +395,12 @@ class Alert(models.Model):
             # Covers the caseload's per-episode figures of open alerts: how many, the most severe, and
             # (for the "needs attention" list) the newest, without reading the alert rows.
             models.Index(fields=("episode", "status", "severity", "created_at")),
+            # Covers the caseload's order (queries.own_caseload_order): open alerts that are awake, per
+            # episode and kind, read in index order without a sort or a look at the rows.
+            models.Index(
+                fields=("episode", "kind", "status", "severity", "snoozed_until"),
+                name="care_alert_attention_idx",
+            ),
             # The scheduler's every-minute sweep for new open alerts to email (care.alert_mail).
             models.Index(fields=("status", "created_at")),
         ]
@@ -387,6 +415,11 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status not in (AlertStatus.CLOSED, AlertStatus.REPAIRED)
+
+    @property
+    def is_snoozed(self) -> bool:
+        """Quiet now: see alliance.alerts.lifecycle.is_quiet."""
+        return is_quiet(self, timezone.now())
 
 
 class AlertNote(models.Model):

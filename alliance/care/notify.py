@@ -8,10 +8,13 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from alliance.accounts.models import Role, Supervision, User
 from alliance.care import alert_mail
 from alliance.care.models import Alert
+from alliance.core.mail_language import shared_language
 from alliance.operations import outbox
 from alliance.operations.models import EmailKind
 
@@ -46,15 +49,34 @@ def concern_raised(concern: object) -> None:
     assert isinstance(concern, Concern)
     therapist = concern.episode.therapist
     url = settings.SITE_URL + reverse("concern_detail", args=[concern.pk])
+    people = concern_recipients(therapist)
+    # In the recipients' language (the clinic's default when they differ).
+    with translation.override(shared_language(people)):
+        subject = _("[%(clinic)s] A client has raised a concern with the clinic") % {
+            "clinic": settings.ALLIANCE_CLINIC_NAME
+        }
+        unsafe = (
+            _("The client says they feel unsafe with their therapist.")
+            if concern.feels_unsafe
+            else ""
+        )
+        body = (
+            _(
+                "A client has used the 'raise a concern' form. It is addressed to the clinic, not to "
+                "their therapist, and the therapist has not been told."
+            )
+            + "\n\n"
+            + unsafe
+            + "\n"
+            + _("Read it in Alliance: %(url)s") % {"url": url}
+            + "\n"
+        )
     # Keyed by the concern, so a repeated call (a retried request) emails it once.
     outbox.queue(
         f"concern:{concern.pk}",
         EmailKind.CONCERN,
-        [person.email for person in concern_recipients(therapist)],
-        f"[{settings.ALLIANCE_CLINIC_NAME}] A client has raised a concern with the clinic",
-        "A client has used the 'raise a concern' form. It is addressed to the clinic, not to their "
-        "therapist, and the therapist has not been told.\n\n"
-        f"{'The client says they feel unsafe with their therapist.' if concern.feels_unsafe else ''}\n"
-        f"Read it in Alliance: {url}\n",
+        [person.email for person in people],
+        subject,
+        body,
         client_id=concern.episode.client_id,
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import pgettext
 
 from alliance.care.models import (
@@ -60,6 +61,7 @@ def caseload_rows(episodes: Sequence[Mapping[str, Any]]) -> list[CaseloadRow]:
     reasons = {value: str(label) for value, label in EndReason.choices}
     active_label, ended_label = pgettext("episode", "Active"), pgettext("episode", "Ended")
     calendar = dates.names()
+    decimal = str(formats.get_format("DECIMAL_SEPARATOR"))  # 4,5 in Spanish
     # One reverse() for the whole table: client codes are URL-safe ([A-Z0-9-]).
     url_pattern = reverse("client_detail", args=[_CODE])
     rows = []
@@ -80,7 +82,9 @@ def caseload_rows(episodes: Sequence[Mapping[str, Any]]) -> list[CaseloadRow]:
                 sessions=e["sessions_attended"],
                 phq9=_change(e["first_phq9"], e["last_phq9"]),
                 gad7=_change(e["first_gad7"], e["last_gad7"]),
-                checkin=f"{e['last_checkin']:.1f}" if e["last_checkin"] is not None else "",
+                checkin=f"{e['last_checkin']:.1f}".replace(".", decimal)
+                if e["last_checkin"] is not None
+                else "",
                 top_severity=_SEVERITIES[e["top_severity"]]
                 if e["top_severity"] is not None
                 else "",

@@ -3,65 +3,71 @@ sees after a check-in when the clinic allows it, and what their ending summary s
 
 Only what is the client's own: their scores, their goals (in their words) and how they rated them. No
 alerts, no expected ranges or cut-offs, no therapist ratings, reflections or notes. In the client's
-preferred language; the Spanish wording is Alliance's own, kept here as a dictionary like
-alliance.checkin.copy (the client pages are the only translated part of Alliance).
+preferred language, as gettext messages with the context "client pages" like alliance.checkin.copy
+(the wording is reviewed as a whole; the context keeps it apart from staff pages' translations).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from types import MappingProxyType
 from typing import Final
+
+from django.utils import formats, translation
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
 
 from alliance.care import charts
 from alliance.care.models import Episode, Goal
+from alliance.checkin.copy import supported
 
-COPY: Final[dict[str, dict[str, str]]] = {
-    "en": {
-        "page_title": "How things are going",
-        "thanks_link": "See how things are going",
-        "heading": "How things are going",
-        "intro": "Therapy is something we do together. These are your own answers, session by session.",
-        "scores_heading": "Your answers over time",
-        "went": "Your {name} score went from {first} to {last}.",
-        "same": "Your {name} score is {last}, the same as when you started.",
-        "once": "Your {name} score was {last}. There will be more to compare after your next answers.",
-        "lower_is_better": "A lower score means fewer difficulties.",
-        "goals_heading": "Your goals",
-        "goal_went": "You rated it {first} at first and {last} most recently, out of 10.",
-        "goal_once": "You rated it {last} out of 10.",
-        "goal_not_rated": "Not rated yet.",
-        "nothing_yet": "There are no answers to show yet. After your next check-in there will be.",
-        "numbers": "The numbers",
-        "phq9": "mood",
-        "gad7": "worry",
-    },
-    "es": {
-        "page_title": "Cómo van las cosas",
-        "thanks_link": "Ver cómo van las cosas",
-        "heading": "Cómo van las cosas",
-        "intro": "La terapia es algo que hacemos juntos. Estas son sus propias respuestas, sesión a sesión.",
-        "scores_heading": "Sus respuestas a lo largo del tiempo",
-        "went": "Su puntuación de {name} pasó de {first} a {last}.",
-        "same": "Su puntuación de {name} es {last}, la misma que al empezar.",
-        "once": "Su puntuación de {name} fue {last}. Habrá más para comparar después de sus próximas respuestas.",
-        "lower_is_better": "Una puntuación más baja significa menos dificultades.",
-        "goals_heading": "Sus objetivos",
-        "goal_went": "Lo valoró con {first} al principio y con {last} la última vez, de 10.",
-        "goal_once": "Lo valoró con {last} de 10.",
-        "goal_not_rated": "Todavía sin valorar.",
-        "nothing_yet": "Todavía no hay respuestas que mostrar. Las habrá después de su próximo cuestionario.",
-        "numbers": "Los números",
-        "phq9": "ánimo",
-        "gad7": "preocupación",
-    },
+COPY: Final[dict[str, Promise]] = {
+    "page_title": pgettext_lazy("client pages", "How things are going"),
+    "thanks_link": pgettext_lazy("client pages", "See how things are going"),
+    "heading": pgettext_lazy("client pages", "How things are going"),
+    "intro": pgettext_lazy(
+        "client pages",
+        "Therapy is something we do together. These are your own answers, session by session.",
+    ),
+    "scores_heading": pgettext_lazy("client pages", "Your answers over time"),
+    "went": pgettext_lazy("client pages", "Your {name} score went from {first} to {last}."),
+    "same": pgettext_lazy(
+        "client pages", "Your {name} score is {last}, the same as when you started."
+    ),
+    "once": pgettext_lazy(
+        "client pages",
+        "Your {name} score was {last}. There will be more to compare after your next answers.",
+    ),
+    "lower_is_better": pgettext_lazy("client pages", "A lower score means fewer difficulties."),
+    "goals_heading": pgettext_lazy("client pages", "Your goals"),
+    "goal_went": pgettext_lazy(
+        "client pages", "You rated it {first} at first and {last} most recently, out of 10."
+    ),
+    "goal_once": pgettext_lazy("client pages", "You rated it {last} out of 10."),
+    "goal_not_rated": pgettext_lazy("client pages", "Not rated yet."),
+    "nothing_yet": pgettext_lazy(
+        "client pages", "There are no answers to show yet. After your next check-in there will be."
+    ),
+    "numbers": pgettext_lazy("client pages", "The numbers"),
+    "phq9": pgettext_lazy("client pages", "mood"),
+    "gad7": pgettext_lazy("client pages", "worry"),
 }
 # The measures' names a client knows from the forms they answered.
 SHORT_NAMES: Final = {"phq9": "PHQ-9", "gad7": "GAD-7"}
 
 
 def copy_for(lang: str) -> Mapping[str, str]:
-    return COPY.get(lang, COPY["en"])
+    return _copy_in(supported(lang))
+
+
+@cache
+def _copy_in(lang: str) -> Mapping[str, str]:
+    # Once per language and process (read-only), as alliance.checkin.copy does: the check-in's thanks
+    # page asks for it on every submission.
+    with translation.override(lang):
+        return MappingProxyType({key: str(text) for key, text in COPY.items()})
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,8 @@ class Progress:
 
 
 def _n(value: float) -> str:
-    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+    """A score or rating as the active language writes it (4,5 in Spanish): whole numbers bare."""
+    return formats.number_format(value, 0 if value == int(value) else 1)
 
 
 def score_sentences(data: charts.EpisodeData, copy: Mapping[str, str]) -> list[str]:
@@ -127,10 +134,17 @@ def goal_progress(
 
 def for_client(episode: Episode, lang: str | None = None) -> Progress:
     """The client's view of their episode (the caller has checked access and audits the read)."""
-    lang = lang or episode.client.preferred_language
+    lang = supported(lang or episode.client.preferred_language)
     copy = copy_for(lang)
     data = charts.load([episode.pk])[episode.pk]
     goals = list(Goal.objects.filter(episode=episode).order_by("number"))
+    with translation.override(lang):
+        return _progress(lang, copy, data, goals)
+
+
+def _progress(
+    lang: str, copy: Mapping[str, str], data: charts.EpisodeData, goals: list[Goal]
+) -> Progress:
     return Progress(
         lang=lang,
         copy=copy,

@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from alliance.care.alert_quiet import awake
 from alliance.care.models import (
     Alert,
     AlertStatus,
@@ -83,15 +84,16 @@ def with_caseload_order(
     episodes: QuerySet[Episode], now: datetime | None = None
 ) -> QuerySet[Episode]:
     """The three figures the caseload is sorted by (see CASELOAD_ORDER)."""
+    now = now or timezone.now()
     return episodes.annotate(
-        next_appointment_at=_next_appointment(now or timezone.now()),
+        next_appointment_at=_next_appointment(now),
         open_alerts=Coalesce(
-            _count(Alert.objects.filter(episode=OuterRef("pk"), status__in=OPEN_ALERT_STATUSES)),
+            _count(Alert.objects.filter(attention_filter(now), episode=OuterRef("pk"))),
             Value(0),
         ),
         # 0 urgent, 1 red, 2 yellow, 3 information; None without open alerts.
         top_severity=Subquery(
-            Alert.objects.filter(episode=OuterRef("pk"), status__in=OPEN_ALERT_STATUSES)
+            Alert.objects.filter(attention_filter(now), episode=OuterRef("pk"))
             .annotate(order=SEVERITY_ORDER)
             .order_by("order")
             .values("order")[:1],
@@ -110,12 +112,15 @@ def _next_appointment(now: datetime) -> Subquery:
     )
 
 
-def with_newest_open_alert(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+def with_newest_open_alert(
+    episodes: QuerySet[Episode], now: datetime | None = None
+) -> QuerySet[Episode]:
     """The id of the episode's newest open alert (the "needs attention" list's last key: ids grow
     with time, and an integer needs no conversion, where a date read for 200 episodes did)."""
+    now = now or timezone.now()
     return episodes.annotate(
         newest_open_alert_id=Subquery(
-            Alert.objects.filter(episode=OuterRef("pk"), status__in=OPEN_ALERT_STATUSES)
+            Alert.objects.filter(attention_filter(now), episode=OuterRef("pk"))
             .order_by("-pk")
             .values("pk")[:1]
         )
@@ -181,7 +186,7 @@ class CaseloadFilter:
             episodes = episodes.filter(status=self.status)
         if self.with_alerts:
             episodes = episodes.filter(
-                Exists(Alert.objects.filter(episode=OuterRef("pk"), status__in=OPEN_ALERT_STATUSES))
+                Exists(Alert.objects.filter(attention_filter(now), episode=OuterRef("pk")))
             )
         if self.no_checkin_this_week:
             episodes = episodes.exclude(
@@ -276,9 +281,6 @@ class Placed:
     open_alerts: int
     top_severity: int | None
     newest_open_alert_id: int | None
-    # Per kind of open alert: (kind, count, top severity); filled by own_caseload_order only, which
-    # reads them anyway, so that the "needs attention" list needs no query of its own for them.
-    kinds: tuple[tuple[str, int, int], ...] = field(default=(), compare=False)
 
 
 # Annotated by with_caseload_order and with_newest_open_alert (a tuple, which the stubs' plugin
@@ -295,7 +297,7 @@ def caseload_order(
     now = timezone.now()
     chosen = filters or CaseloadFilter()
     ordered = with_newest_open_alert(
-        with_caseload_order(chosen.apply(episodes, now), now)
+        with_caseload_order(chosen.apply(episodes, now), now), now
     ).order_by(*CASELOAD_ORDER)
     columns = ("pk", "client_id", "client__code", *PLACE_FIGURES)
     return [Placed(*row) for row in ordered.values_list(*columns)]
@@ -327,6 +329,12 @@ def open_alert_filter(prefix: str = "") -> Q:
     return Q(**{f"{prefix}status__in": OPEN_ALERT_STATUSES})
 
 
+def attention_filter(now: datetime, prefix: str = "") -> Q:
+    """Open alerts not snoozed at `now` (issue 12, point 4): what the caseload counts, orders by
+    and lists as needing attention. Risk is never snoozed (alliance.care.alert_quiet)."""
+    return open_alert_filter(prefix) & awake(prefix, now)
+
+
 SEVERITY_ORDER = Case(
     When(severity="urgent", then=Value(0)),
     When(severity="red", then=Value(1)),
@@ -351,6 +359,7 @@ def needs_attention(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
         "severity",
         "title",
         "explanation",
+        "evidence",  # the texts in the reader's language (alliance.care.alert_text)
         "created_at",
         "episode__client__code",
         "episode__client__name",
@@ -387,7 +396,7 @@ def attention_by_client(alerts: QuerySet[Alert]) -> list[AttentionGroup]:
     pair of a 200-client caseload at once turned about a thousand rows into Python objects on every
     caseload view, most of them for clients the list then left out (issue 10, point 6). The caseload
     page already has the first step's figures (caseload_order) and calls attention_from directly."""
-    open_alerts = alerts.filter(open_alert_filter()).order_by()
+    open_alerts = alerts.filter(attention_filter(timezone.now())).order_by()
     per_episode = list(
         open_alerts.values("episode_id")
         .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER), newest=Max("pk"))
@@ -452,9 +461,11 @@ def _add_kinds(
         by_client[pk].name = name
 
 
-def _open_kinds(alerts: QuerySet[Alert], episode_ids: Sequence[int]) -> QuerySet[Alert, Any]:
+def _open_kinds(
+    alerts: QuerySet[Alert], episode_ids: Sequence[int], now: datetime | None = None
+) -> QuerySet[Alert, Any]:
     return (
-        alerts.filter(open_alert_filter(), episode_id__in=list(episode_ids))
+        alerts.filter(attention_filter(now or timezone.now()), episode_id__in=list(episode_ids))
         .order_by()
         .values("episode_id", "kind")
         .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER))
@@ -507,11 +518,11 @@ def _open_alerts_queryset(
 ) -> QuerySet[Alert, Any]:
     episodes = _placed_episodes(filters, therapist=therapist, now=now, week=week)
     return (
-        Alert.objects.filter(open_alert_filter(), episode__in=episodes.values("pk"))
+        Alert.objects.filter(attention_filter(now), episode__in=episodes.values("pk"))
         .order_by()
-        .values("episode_id", "kind")
+        .values("episode_id")
         .annotate(n=Count("pk"), top=Min(SEVERITY_ORDER), newest=Max("pk"))
-        .values_list("episode_id", "kind", "n", "top", "newest")
+        .values_list("episode_id", "n", "top", "newest")
     )
 
 
@@ -543,6 +554,12 @@ def _rows_queryset(
     )
 
 
+def _kinds_queryset(
+    size: int, *, therapist: int, now: datetime, ids: tuple[int, ...]
+) -> QuerySet[Alert, Any]:
+    return _open_kinds(Alert.objects.filter(episode__therapist_id=therapist), ids, now)
+
+
 def _names_queryset(size: int, *, therapist: int, ids: tuple[int, ...]) -> QuerySet[Client, Any]:
     return (
         Client.objects.filter(pk__in=ids, episodes__therapist_id=therapist)
@@ -556,6 +573,7 @@ _PLACES = PreparedQuery(_places_queryset)
 _OPEN_ALERTS = PreparedQuery(_open_alerts_queryset)
 _NEXT_APPOINTMENTS = PreparedQuery(_next_appointments_queryset)
 _ROWS = PreparedQuery(_rows_queryset)
+_KINDS = PreparedQuery(_kinds_queryset)
 _NAMES = PreparedQuery(_names_queryset)
 
 
@@ -570,18 +588,12 @@ def own_caseload_order(
     now = now or timezone.now()
     chosen = filters or CaseloadFilter()
     args: dict[str, Arg] = {"therapist": therapist_id, "now": now, "week": week_start(now)}
-    # Open alerts per episode and kind, summed here per episode (the kinds go to the attention list).
-    alerts: dict[int, list[Any]] = {}
-    for episode_id, kind, n, top, newest in _OPEN_ALERTS.rows(chosen, **args):
-        summary = alerts.setdefault(episode_id, [0, top, newest, []])
-        summary[0] += n
-        summary[1], summary[2] = min(summary[1], top), max(summary[2], newest)
-        summary[3].append((kind, n, top))
+    alerts = {row[0]: row[1:] for row in _OPEN_ALERTS.rows(chosen, **args)}
     upcoming = dict(_NEXT_APPOINTMENTS.rows(chosen, **args))
     placed = []
     for pk, client_id, code in _PLACES.rows(chosen, **args):
-        count, top, newest, kinds = alerts.get(pk, (0, None, None, ()))
-        place = Placed(pk, client_id, code, count, top, newest, tuple(kinds))
+        count, top, newest = alerts.get(pk, (0, None, None))
+        place = Placed(pk, client_id, code, count, top, newest)
         placed.append((place, upcoming.get(pk)))
     placed.sort(
         key=lambda item: (
@@ -615,20 +627,18 @@ def own_caseload_rows(
     ]
 
 
-def own_attention(therapist_id: int, places: Sequence[Placed]) -> list[AttentionGroup]:
-    """attention_from() for the therapist's own episodes; `places` come from own_caseload_order,
-    which has read their alerts' kinds already."""
+def own_attention(
+    therapist_id: int, places: Sequence[Placed], now: datetime | None = None
+) -> list[AttentionGroup]:
+    """attention_from() for the therapist's own episodes."""
     ordered = rank_attention(places)
     if not ordered:
         return []
     client_of = _episodes_of(places, ordered)
+    episode_ids = tuple(client_of)
     client_ids = tuple(group.client_id for group in ordered)
+    moment = now or timezone.now()
+    kinds = _KINDS.rows(len(episode_ids), therapist=therapist_id, now=moment, ids=episode_ids)
     names = _NAMES.rows(len(client_ids), therapist=therapist_id, ids=client_ids)
-    kinds = [
-        (place.pk, kind, n, top)
-        for place in places
-        if place.pk in client_of
-        for kind, n, top in place.kinds
-    ]
     _add_kinds(ordered, client_of, kinds, names)
     return ordered

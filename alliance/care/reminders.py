@@ -21,12 +21,14 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import formats, timezone, translation
+from django.utils.translation import pgettext_lazy
 
 from alliance.care.models import (
     Appointment,
@@ -34,11 +36,11 @@ from alliance.care.models import (
     Client,
     ClinicSettings,
     EpisodeStatus,
-    Language,
     Respondent,
     Response,
 )
 from alliance.care.sending import compose, fresh_link, why_not_email
+from alliance.checkin.copy import supported
 from alliance.checkin.flow import before_instruments
 from alliance.operations import outbox
 from alliance.operations.models import EmailKind, EmailStatus, OutboundEmail
@@ -49,20 +51,11 @@ REMINDER_KINDS = (EmailKind.REMINDER, EmailKind.MEASURE_NUDGE)
 
 # One line above the clinic's wording, so that the client knows which session the email is about.
 # The session's time only: never what it is for or with whom.
-FIRST_LINE = {
-    Language.ENGLISH: "A reminder of your session on {when}.",
-    Language.SPANISH: "Le recordamos su sesión del {when}.",
-}
-NUDGE_LINE = {
-    Language.ENGLISH: (
-        "Your session is on {when}. If you have a few minutes before it, please answer the short "
-        "questions through the link below."
-    ),
-    Language.SPANISH: (
-        "Su sesión es el {when}. Si tiene unos minutos antes, por favor responda las preguntas "
-        "breves con el enlace de abajo."
-    ),
-}
+FIRST_LINE: Final = pgettext_lazy("client email", "A reminder of your session on {when}.")
+NUDGE_LINE: Final = pgettext_lazy(
+    "client email",
+    "Your session is on {when}. If you have a few minutes before it, please answer the short questions through the link below.",
+)
 
 
 def is_due(now: datetime, scheduled_at: datetime, hours_before: int) -> bool:
@@ -98,12 +91,13 @@ def _content(
 ) -> tuple[str, str]:
     """Subject and body of a reminder, with a fresh link (made here, once per message)."""
     client = appointment.episode.client
-    lang = Language(client.preferred_language if client.preferred_language in FIRST_LINE else "en")
+    lang = supported(client.preferred_language)
     _, token = fresh_link(appointment, None)
     url = settings.SITE_URL + reverse("checkin_landing", args=[token])
     subject, body = compose(client, clinic_settings, url)
-    lines = FIRST_LINE if kind == EmailKind.REMINDER else NUDGE_LINE
-    return subject, lines[lang].format(when=_when(appointment.scheduled_at, lang)) + "\n\n" + body
+    with translation.override(lang):
+        line = str(FIRST_LINE if kind == EmailKind.REMINDER else NUDGE_LINE)
+    return subject, line.format(when=_when(appointment.scheduled_at, lang)) + "\n\n" + body
 
 
 def _measures_missing(appointment: Appointment, answered: set[str]) -> bool:

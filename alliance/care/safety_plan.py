@@ -4,8 +4,8 @@ The idea of a written, step-by-step plan that the client and therapist make toge
 Stanley & Brown's Safety Planning Intervention (2012); the section prompts here are Alliance's own
 (docs/safety-plan.md says why these six and who sees what).
 
-The section wording lives here, per language, like the client copy in alliance.checkin.copy: the same
-words are on the therapist's screen while the plan is written together in session and on the client's
+The section wording lives here as gettext messages in the client's language, like the client copy in
+alliance.checkin.copy: the same words are on the therapist's screen while the plan is written together in session and on the client's
 phone afterwards, so the client recognises their plan.
 
 History: the plan keeps its current text only; the audit trail records every change (who, when, which
@@ -21,10 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
 from alliance.accounts.audit import log_event
 from alliance.accounts.models import AuditEvent, User
 from alliance.care.models import ClinicSettings, Episode, SafetyPlan
-from alliance.checkin.copy import DEFAULT_CRISIS_RESOURCES, LANGUAGES
+from alliance.checkin.copy import default_crisis_resources, supported
 
 
 @dataclass(frozen=True)
@@ -34,131 +38,82 @@ class Section:
     prompt: str
 
 
-# (field, {language: (title, prompt)}), in the order the plan is worked through: from noticing that a
-# hard time is starting, through what the client can do alone and with others, to professional help,
-# a safer home, and what they live for.
-_SECTIONS: Final[tuple[tuple[str, dict[str, tuple[str, str]]], ...]] = (
+# (field, title, prompt), in the order the plan is worked through: from noticing that a hard time is
+# starting, through what the client can do alone and with others, to professional help, a safer home,
+# and what they live for. The client reads them (on screen in session and on paper): "client pages"
+# wording, in the client's language (`sections`).
+_SECTIONS: Final[tuple[tuple[str, Promise, Promise], ...]] = (
     (
         "warning_signs",
-        {
-            "en": (
-                "When things start to get hard, I notice…",
-                "Thoughts, feelings, things you do or situations that tell you a difficult time "
-                "is beginning. The earlier you notice, the more of this plan you can use.",
-            ),
-            "es": (
-                "Cuando las cosas empiezan a ponerse difíciles, noto…",
-                "Pensamientos, sentimientos, cosas que hace o situaciones que le avisan de que "
-                "empieza un momento difícil. Cuanto antes lo note, más partes de este plan podrá usar.",
-            ),
-        },
+        pgettext_lazy("client pages", "When things start to get hard, I notice…"),
+        pgettext_lazy(
+            "client pages",
+            "Thoughts, feelings, things you do or situations that tell you a difficult time is beginning. The earlier you notice, the more of this plan you can use.",
+        ),
     ),
     (
         "what_helps",
-        {
-            "en": (
-                "Things I can do on my own that help",
-                "What has helped you through a hard moment before, even a little? Small things "
-                "count: a walk, music, a shower, breathing slowly, something to hold.",
-            ),
-            "es": (
-                "Cosas que puedo hacer por mi cuenta y que me ayudan",
-                "¿Qué le ha ayudado antes a pasar un mal momento, aunque fuera un poco? Las cosas "
-                "pequeñas cuentan: pasear, música, una ducha, respirar despacio, algo que sostener.",
-            ),
-        },
+        pgettext_lazy("client pages", "Things I can do on my own that help"),
+        pgettext_lazy(
+            "client pages",
+            "What has helped you through a hard moment before, even a little? Small things count: a walk, music, a shower, breathing slowly, something to hold.",
+        ),
     ),
     (
         "people_and_places",
-        {
-            "en": (
-                "People and places that help me feel less alone",
-                "Who could you call, text or spend time with? Where could you go to be around "
-                "others or to feel calmer? Name someone you could tell that you are struggling.",
-            ),
-            "es": (
-                "Personas y lugares que me ayudan a sentirme menos solo o sola",
-                "¿A quién podría llamar, escribir o ver? ¿Adónde podría ir para estar con otras "
-                "personas o sentirse con más calma? Piense en alguien a quien podría decirle que "
-                "lo está pasando mal.",
-            ),
-        },
+        pgettext_lazy("client pages", "People and places that help me feel less alone"),
+        pgettext_lazy(
+            "client pages",
+            "Who could you call, text or spend time with? Where could you go to be around others or to feel calmer? Name someone you could tell that you are struggling.",
+        ),
     ),
     (
         "professionals",
-        {
-            "en": (
-                "Professionals and crisis lines I can contact",
-                "Your therapist, your doctor, the clinic, a crisis line: who, their number, and when "
-                "they can be reached. Write numbers in full; on a phone they become buttons to call.",
-            ),
-            "es": (
-                "Profesionales y líneas de crisis a las que puedo llamar",
-                "Su terapeuta, su médico, el centro, una línea de crisis: quién, su número y cuándo "
-                "se le puede localizar. Escriba los números completos; en el móvil se convierten en "
-                "botones para llamar.",
-            ),
-        },
+        pgettext_lazy("client pages", "Professionals and crisis lines I can contact"),
+        pgettext_lazy(
+            "client pages",
+            "Your therapist, your doctor, the clinic, a crisis line: who, their number, and when they can be reached. Write numbers in full; on a phone they become buttons to call.",
+        ),
     ),
     (
         "safer_surroundings",
-        {
-            "en": (
-                "Making my surroundings safer",
-                "What could you put away, lock up or give to someone you trust while things are "
-                "hard? Who could help you do that?",
-            ),
-            "es": (
-                "Hacer que mi entorno sea más seguro",
-                "¿Qué podría guardar, cerrar con llave o dejar a alguien de confianza mientras las "
-                "cosas estén difíciles? ¿Quién podría ayudarle a hacerlo?",
-            ),
-        },
+        pgettext_lazy("client pages", "Making my surroundings safer"),
+        pgettext_lazy(
+            "client pages",
+            "What could you put away, lock up or give to someone you trust while things are hard? Who could help you do that?",
+        ),
     ),
     (
         "reasons_for_living",
-        {
-            "en": (
-                "What matters to me and keeps me going",
-                "People, animals, plans, beliefs, things you love or still want to do. What would "
-                "you want to remind yourself of on a hard day?",
-            ),
-            "es": (
-                "Lo que me importa y me ayuda a seguir",
-                "Personas, animales, planes, creencias, cosas que quiere o que todavía quiere hacer. "
-                "¿Qué le gustaría recordarse en un día difícil?",
-            ),
-        },
+        pgettext_lazy("client pages", "What matters to me and keeps me going"),
+        pgettext_lazy(
+            "client pages",
+            "People, animals, plans, beliefs, things you love or still want to do. What would you want to remind yourself of on a hard day?",
+        ),
     ),
 )
 
-FIELDS: Final = tuple(field for field, _ in _SECTIONS)
+FIELDS: Final = tuple(field for field, _, _ in _SECTIONS)
 # The words around the sections on the plan the client reads (on screen in session and on paper).
-WORDS: Final[dict[str, dict[str, str]]] = {
-    "en": {
-        "title": "My safety plan",
-        "updated": "Last updated",
-        "crisis": "If you are in danger now",
-        "date_format": "j F Y",
-    },
-    "es": {
-        "title": "Mi plan de seguridad",
-        "updated": "Última actualización",
-        "crisis": "Si está en peligro ahora",
-        "date_format": r"j \d\e F \d\e Y",
-    },
+WORDS: Final[dict[str, Promise]] = {
+    "title": pgettext_lazy("client pages", "My safety plan"),
+    "updated": pgettext_lazy("client pages", "Last updated"),
+    "crisis": pgettext_lazy("client pages", "If you are in danger now"),
+    # Translators: a Django date format (https://docs.djangoproject.com/en/5.2/ref/templates/builtins/#date).
+    "date_format": pgettext_lazy("client pages", "j F Y"),
 }
 # The sections whose phone numbers become tap-to-call links: the people and the professionals to call.
 CONTACT_FIELDS: Final = ("people_and_places", "professionals")
 
 
 def words(lang: str) -> dict[str, str]:
-    return WORDS[lang if lang in WORDS else "en"]
+    with translation.override(supported(lang)):
+        return {key: str(text) for key, text in WORDS.items()}
 
 
 def sections(lang: str) -> list[Section]:
-    lang = lang if lang in LANGUAGES else "en"
-    return [Section(field, *wording[lang]) for field, wording in _SECTIONS]
+    with translation.override(supported(lang)):
+        return [Section(field, str(title), str(prompt)) for field, title, prompt in _SECTIONS]
 
 
 @dataclass(frozen=True)
@@ -257,4 +212,4 @@ def clinic_crisis_text(lang: str) -> str:
     """The clinic's crisis resources in the language, printed with the plan for the client to keep."""
     clinic = ClinicSettings.load()
     configured = clinic.crisis_resources_es if lang == "es" else clinic.crisis_resources_en
-    return configured.strip() or DEFAULT_CRISIS_RESOURCES["es" if lang == "es" else "en"]
+    return configured.strip() or default_crisis_resources(lang)

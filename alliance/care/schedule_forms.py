@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from alliance.care import scheduling
 from alliance.care.models import Appointment, Attendance, Episode
 from alliance.care.schedule_rules import MAX_SERIES, REPEAT_WEEKS, Busy, series_dates
+from alliance.core import dates
 from alliance.core.once import OnceFormMixin
 
 # Far enough for a long series; further ahead is more likely a typo in the year.
@@ -32,9 +33,9 @@ REPEAT_CHOICES = [
 
 
 def when_label(value: datetime) -> str:
-    """A session time as messages and errors show it: Fri 4 Dec 2026, 16:00."""
-    local = timezone.localtime(value)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+    """A session time as messages and errors show it, in the active language: Fri 4 Dec 2026, 16:00
+    (vie 4 dic 2026, 16:00)."""
+    return dates.dated(value)
 
 
 def _clash_message(found: list[Busy]) -> str:

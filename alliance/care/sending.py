@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from alliance.accounts.audit import log_event
 from alliance.accounts.models import User
 from alliance.care.models import Appointment, Client, ClinicSettings, Language
+from alliance.checkin.copy import supported
 from alliance.checkin.links import create_link
 from alliance.checkin.models import CheckinLink
 from alliance.operations import outbox
@@ -27,28 +29,13 @@ from alliance.operations.models import EmailKind
 
 # Used when the clinic has not written its own wording (ClinicSettings.checkin_email_*). No clinical
 # content, and never the client's name: an email may be read over a shoulder or on a shared device.
-DEFAULT_SUBJECT = {
-    Language.ENGLISH: "Your session check-in from {clinic}",
-    Language.SPANISH: "Su cuestionario de sesión de {clinic}",
-}
-DEFAULT_BODY = {
-    Language.ENGLISH: (
-        "Hello,\n\n"
-        "Here is your link for the short questions before and after your next session:\n\n"
-        "{link}\n\n"
-        "It takes a few minutes and works on a phone. The link is personal: please do not forward "
-        "it.\n\n"
-        "{clinic}"
-    ),
-    Language.SPANISH: (
-        "Hola:\n\n"
-        "Este es su enlace para las preguntas breves antes y después de su próxima sesión:\n\n"
-        "{link}\n\n"
-        "Le tomará unos minutos y funciona en el teléfono. El enlace es personal: por favor, no lo "
-        "reenvíe.\n\n"
-        "{clinic}"
-    ),
-}
+# In the client's language (`compose`), with the context "client email": clients read it, and it is
+# reviewed with the client pages' wording.
+DEFAULT_SUBJECT: Final = pgettext_lazy("client email", "Your session check-in from {clinic}")
+DEFAULT_BODY: Final = pgettext_lazy(
+    "client email",
+    "Hello,\n\nHere is your link for the short questions before and after your next session:\n\n{link}\n\nIt takes a few minutes and works on a phone. The link is personal: please do not forward it.\n\n{clinic}",
+)
 
 
 def why_not_email(client: Client) -> str:
@@ -67,15 +54,17 @@ def _fill(template: str, link: str, clinic: str) -> str:
 
 def compose(client: Client, clinic_settings: ClinicSettings, link: str) -> tuple[str, str]:
     """Subject and body in the client's preferred language, from the clinic's wording or ours."""
-    lang = client.preferred_language if client.preferred_language in DEFAULT_BODY else "en"
+    lang = supported(client.preferred_language)
     clinic = settings.ALLIANCE_CLINIC_NAME
-    subject = clinic_settings.checkin_email_subject.strip() or DEFAULT_SUBJECT[Language(lang)]
+    with translation.override(lang):
+        default_subject, default_body = str(DEFAULT_SUBJECT), str(DEFAULT_BODY)
+    subject = clinic_settings.checkin_email_subject.strip() or default_subject
     body_setting = (
         clinic_settings.checkin_email_body_es
         if lang == Language.SPANISH
         else clinic_settings.checkin_email_body_en
     )
-    body = body_setting.strip() or DEFAULT_BODY[Language(lang)]
+    body = body_setting.strip() or default_body
     if "{link}" not in body:
         # The clinic's wording forgot the link (the settings form refuses this; older rows may not).
         body = f"{body}\n\n{{link}}"

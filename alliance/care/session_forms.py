@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from alliance.care.models import Appointment, Attendance
+from alliance.care.words import reading_language
+from alliance.core import dates
 from alliance.core.once import OnceFormMixin
 from alliance.measures import get_instrument
 
@@ -55,9 +57,9 @@ class SessionForm(OnceFormMixin, forms.Form):
             self.fields[item.link_id] = RatingField(
                 low=item.min_value,
                 high=item.max_value,
-                anchor_low=item.anchor_low("en") or _("Not at all"),
-                anchor_high=item.anchor_high("en") or _("Completely"),
-                label=item.text("en"),
+                anchor_low=item.anchor_low(reading_language()) or _("Not at all"),
+                anchor_high=item.anchor_high(reading_language()) or _("Completely"),
+                label=item.text(reading_language()),
             )
 
     @property
@@ -73,7 +75,7 @@ class SessionForm(OnceFormMixin, forms.Form):
                     "This session has not started yet (it starts %(when)s). Record what happened "
                     "once it has begun; until then it stays scheduled."
                 )
-                % {"when": f"{starts:%a} {starts.day} {starts:%b %Y at %H:%M}"}
+                % {"when": dates.dated(starts)}
             )
         return value
 

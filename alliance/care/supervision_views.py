@@ -13,15 +13,15 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from alliance.accounts.audit import log_clients_viewed, log_event
 from alliance.accounts.models import User
-from alliance.alerts import reactions
-from alliance.care import access, journal
+from alliance.care import access, journal, reaction_words
 from alliance.care.journal_forms import SummaryPeriodForm, SupervisionNoteForm
 from alliance.care.models import (
     Appointment,
@@ -122,7 +122,7 @@ def supervisee_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "with_alerts": with_alerts,
             "risk": risk,
             "now": timezone.now(),
-            "shared": [(r, reactions.describe(r.reactions)) for r in shared],
+            "shared": [(r, reaction_words.describe(r.reactions)) for r in shared],
             "page": page,
             "notes": notes,
             "form": form,
@@ -235,6 +235,19 @@ def _summary_data(
         supervisor=user, therapist=therapist, met_on__gte=start, met_on__lte=end
     ).order_by("met_on", "pk")
     data: dict[str, object] = {
+        "lang": translation.get_language() or "en",
+        "t": {
+            "footer": _("Alliance · supervision summary · confidential"),
+            "caseload": _("Caseload and activity"),
+            "alerts": _("Alerts by kind"),
+            "no_alerts": _("No alert was raised, acknowledged or repaired in the period."),
+            "reflections": _("Reflections shared with you"),
+            "no_reflections": _("No reflection was shared with you in the period."),
+            # Translators: before a session's number, in a list of reflections.
+            "session": pgettext("before a number", "session"),
+            "notes": _("Your supervision notes"),
+            "no_notes": _("No supervision note in the period."),
+        },
         "title": _("Supervision summary"),
         "subtitle": _("Therapist: %(name)s · %(start)s to %(end)s")
         % {"name": therapist.display_name, "start": _day(start), "end": _day(end)},
@@ -262,7 +275,7 @@ def _summary_data(
                 "client": r.episode.client.code,
                 "when": _day(timezone.localtime(r.when).date()),  # type: ignore[attr-defined]
                 "session": str(r.appointment.session_number) if r.appointment else "",
-                "reactions": ", ".join(reactions.describe(r.reactions)),
+                "reactions": ", ".join(reaction_words.describe(r.reactions)),
                 "text": r.text,
             }
             for r in shared

@@ -45,6 +45,9 @@ urlpatterns = [
     path("clients/<str:code>/episodes/new/", intake_views.episode_create, name="episode_create"),
     path("episodes/<int:pk>/goals/", intake_views.episode_goals, name="episode_goals"),
     path("episodes/<int:pk>/transfer/", intake_views.episode_transfer, name="episode_transfer"),
+    # Before alerts/<int:pk>/<str:action>/: snoozing has its own form (a period and a reason).
+    path("alerts/<int:pk>/snooze/", alert_views.alert_snooze, name="alert_snooze"),
+    path("alerts/<int:pk>/unsnooze/", alert_views.alert_unsnooze, name="alert_unsnooze"),
     path(
         "alerts/<int:pk>/<str:action>/",
         alert_views.alert_action,

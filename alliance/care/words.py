@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F, Q, QuerySet
+from django.utils import formats, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -81,11 +83,19 @@ def _instrument(instrument_id: str) -> Instrument | None:
 
 def title_of(instrument_id: str) -> str:
     instrument = _instrument(instrument_id)
-    return instrument.title("en") if instrument else instrument_id
+    return instrument.title(reading_language()) if instrument else instrument_id
+
+
+def reading_language() -> str:
+    """The language staff read an instrument's wording in: their own (the active one); an
+    instrument without it falls back to its primary language (alliance.measures.text)."""
+    return translation.get_language() or settings.LANGUAGE_CODE
 
 
 def _number(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, int | float) else str(value)
+    if isinstance(value, int | float):
+        return formats.number_format(value, 0 if value == int(value) else 1)
+    return str(value)
 
 
 def _item_answer(instrument_id: str, item: Item | None, link_id: str, value: Any) -> ItemAnswer:
@@ -94,13 +104,17 @@ def _item_answer(instrument_id: str, item: Item | None, link_id: str, value: Any
         return ItemAnswer(link_id, link_id, _number(value), numeric, False)
     option = item.option_for(value) if item.kind == "choice" else None
     if option is not None:
-        answer = f"{option.label('en')} ({_number(option.value)})"
+        answer = f"{option.label(reading_language())} ({_number(option.value)})"
     elif item.kind == "integer" and item.max_value is not None:
-        answer = f"{_number(value)} of {item.max_value}"
+        answer = _("%(value)s of %(max)s") % {"value": _number(value), "max": item.max_value}
     else:
         answer = _number(value)
     # GBO items are templates ("Your goal: “{goal1}”…"): show the goal's number, not the template.
-    text = item.texts.get("en") if not item.context_keys else f"Goal {link_id[-1]}"
+    text = (
+        item.texts.get(reading_language())
+        if not item.context_keys
+        else _("Goal %(number)s") % {"number": link_id[-1]}
+    )
     risk = (instrument_id, link_id) == RISK_ITEM and numeric is not None and numeric > 0
     return ItemAnswer(link_id, text, answer, numeric, risk, item.scored)
 
@@ -129,7 +143,7 @@ def _open(response: Response, instrument: Instrument | None) -> tuple[OpenAnswer
         if (response.instrument, link_id) in STAFF_CAPTIONS:
             question = str(STAFF_CAPTIONS[response.instrument, link_id])
         elif instrument is not None and instrument.has_item(link_id):
-            question = instrument.item(link_id).texts.get("en")
+            question = instrument.item(link_id).texts.get(reading_language())
         found.append(OpenAnswer(question, str(text), link_id))
     return tuple(found)
 
@@ -141,7 +155,7 @@ def present(response: Response) -> ResponseWords:
     return ResponseWords(
         pk=response.pk,
         instrument=response.instrument,
-        title=instrument.title("en") if instrument else response.instrument,
+        title=instrument.title(reading_language()) if instrument else response.instrument,
         part="after" if response.instrument in AFTER_SESSION else "before",
         submitted_at=response.submitted_at,
         session_number=appointment.session_number if appointment else None,

@@ -6,6 +6,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from alliance.care.models import Appointment, Episode
 from alliance.core.fields import EncryptedTextField
@@ -48,9 +49,9 @@ class CheckinLink(models.Model):
 
 
 class ConcernStatus(models.TextChoices):
-    NEW = "new", "New"
-    IN_HAND = "in_hand", "Being looked into"
-    CLOSED = "closed", "Closed"
+    NEW = "new", gettext_lazy("New")
+    IN_HAND = "in_hand", gettext_lazy("Being looked into")
+    CLOSED = "closed", gettext_lazy("Closed")
 
 
 class Concern(models.Model):

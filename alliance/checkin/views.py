@@ -33,7 +33,7 @@ from alliance.care.responses import record_response
 from alliance.care.tasks import schedule_recompute
 from alliance.checkin import flow, resilience
 from alliance.checkin.concern_form import ConcernForm
-from alliance.checkin.copy import DEFAULT_CRISIS_RESOURCES, LANGUAGE_NAMES, LANGUAGES, copy_for
+from alliance.checkin.copy import LANGUAGE_NAMES, LANGUAGES, copy_for, default_crisis_resources
 from alliance.checkin.forms import InstrumentForm
 from alliance.checkin.links import LinkProblem, record_opening, resolve
 from alliance.checkin.models import CheckinLink, Concern
@@ -109,7 +109,10 @@ def _page(
     if token:
         base["support_url"] = link_to("checkin_support", token)
         base["concern_url"] = link_to("checkin_concern", token)
-    response = render(request, template, {**base, **(context or {})}, status=status)
+    # Client pages speak the client's language whatever the browser or a staff session says: every
+    # message rendered on the page (templates, form errors) is resolved in it.
+    with translation.override(lang):
+        response = render(request, template, {**base, **(context or {})}, status=status)
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     if asked_language(request.GET) is not None:
@@ -215,7 +218,7 @@ def _crisis_text(lang: str) -> str:
     # The same text the therapist prints with the client's safety plan; the built-in resources (call
     # your local emergency number ...) when the clinic's cannot be read, so crisis help is never lost.
     return resilience.readable(
-        lambda: safety_plan.clinic_crisis_text(lang), DEFAULT_CRISIS_RESOURCES[lang]
+        lambda: safety_plan.clinic_crisis_text(lang), default_crisis_resources(lang)
     )
 
 

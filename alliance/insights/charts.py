@@ -65,7 +65,7 @@ def rates_chart(
         axes.set_yticks(positions, [r.label for r in shown])
         axes.set_xlim(0, 100)
         axes.set_ylim(-0.6, max(len(shown), 1) - 0.4)
-        axes.set_xlabel(_("Percent, with 95% interval"))
+        axes.set_xlabel(_("Percent, with 95%% interval") % {})
         axes.grid(axis="y", visible=False)
         return to_svg(figure, label=label, css_class="chart insights-chart")
 

@@ -12,28 +12,31 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 FORMATS = (
-    ("csv-episodes", "CSV, one row per episode"),
-    ("csv-responses", "CSV, one row per client session (responses)"),
-    ("fhir", "FHIR R4 Bundle of the questionnaire data (JSON)"),
-    ("pdf", "The report as PDF"),
+    ("csv-episodes", _("CSV, one row per episode")),
+    ("csv-responses", _("CSV, one row per client session (responses)")),
+    ("fhir", _("FHIR R4 Bundle of the questionnaire data (JSON)")),
+    ("pdf", _("The report as PDF")),
 )
 DATES = (
-    ("relative", "Days from the client's first episode (no calendar dates)"),
-    ("shifted", "Calendar dates shifted per client by a fixed random number of days"),
+    ("relative", _("Days from the client's first episode (no calendar dates)")),
+    ("shifted", _("Calendar dates shifted per client by a fixed random number of days")),
 )
 
 
 class ExportForm(forms.Form):
-    format = forms.ChoiceField(choices=FORMATS)
-    start = forms.DateField(required=False, label="From (first day)")
-    end = forms.DateField(required=False, label="To (last day)")
-    dates = forms.ChoiceField(choices=DATES, initial="relative", required=False)
+    format = forms.ChoiceField(choices=FORMATS, label=_("Format"))
+    start = forms.DateField(required=False, label=_("From (first day)"))
+    end = forms.DateField(required=False, label=_("To (last day)"))
+    dates = forms.ChoiceField(choices=DATES, initial="relative", required=False, label=_("Dates"))
     identified = forms.BooleanField(
         required=False,
-        label="Identified: client codes, therapist emails and real dates (administrators only; "
-        "audited)",
+        label=_(
+            "Identified: client codes, therapist emails and real dates (administrators only; "
+            "audited)"
+        ),
     )
 
     def __init__(self, *args: Any, may_identify: bool = False, **kwargs: Any) -> None:
@@ -46,10 +49,12 @@ class ExportForm(forms.Form):
         data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if start and end and start > end:
-            self.add_error("end", "The last day comes before the first day.")
+            self.add_error("end", _("The last day comes before the first day."))
         if data.get("identified") and not self.may_identify:
             raise forms.ValidationError(
-                "Only an administrator may export identified data; choose a de-identified export."
+                _(
+                    "Only an administrator may export identified data; choose a de-identified export."
+                )
             )
         data["dates"] = data.get("dates") or "relative"
         return data

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from alliance.accounts.audit import log_event
@@ -112,9 +113,9 @@ def insights_export(request: HttpRequest) -> HttpResponse:
     identified = bool(options["identified"])
     therapists = therapists_for(user)
     scope = (
-        "The whole clinic"
+        _("The whole clinic")
         if therapists is None
-        else ("Your supervisees" if user.is_supervisor else "Your own clients")
+        else (_("Your supervisees") if user.is_supervisor else _("Your own clients"))
     )
     content, counts = build_export(
         fmt,

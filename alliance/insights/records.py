@@ -30,6 +30,9 @@ Decisions
   - **Repaired at**: the time of the alert's automatic "repaired" note (the rules mark a rupture
     repaired; a later close keeps it counted), else `resolved_at` for an alert still in status
     repaired.
+  - **Acted on**: the earlier of `acknowledged_at` and the first note a person wrote on the alert
+    (every therapist action leaves one, except a plain acknowledgement); "repair discussed" and
+    "snoozed" from those notes' actions, never their text.
   - **Consistency**: the queries run one after another, so a row added meanwhile to an episode the
     first query did not see is left out (never a crash, never a record without its episode).
   - Items: only the client check-in's four numeric answers are read (`answers`, JSON, on those rows
@@ -60,6 +63,8 @@ CHUNK = 5_000
 CHECKIN = "checkin"
 CHECKIN_ITEMS = ("bond", "goals", "tasks", "overall")
 REPAIRED_NOTE = "auto_repaired"  # alliance.care.alert_writer's note when the rules mark a repair
+DISCUSSED_NOTE = "discuss_repair"  # alliance.care.alert_views' note of a repair conversation
+SNOOZED_NOTE = "snooze"  # and of a snooze
 
 
 @dataclass(frozen=True)
@@ -220,13 +225,29 @@ def _alerts(
     episode_name: dict[int, str], names: Pseudonyms, scope: Scope, tz: tzinfo
 ) -> tuple[AlertRecord, ...]:
     repaired: dict[int, datetime] = {}
-    for alert, at in _rows(
-        AlertNote.objects.filter(scope.episodes("alert__episode__"), action=REPAIRED_NOTE),
+    # What therapists did (the notes they wrote: actions only, never the text).
+    first_action: dict[int, datetime] = {}
+    discussed: set[int] = set()
+    snoozed: set[int] = set()
+    for alert, action, at, by_person in _rows(
+        AlertNote.objects.filter(scope.episodes("alert__episode__")).filter(
+            Q(action=REPAIRED_NOTE) | Q(author__isnull=False)
+        ),
         "alert_id",
+        "action",
         "created_at",
+        "author_id",
     ):
-        if alert not in repaired or at < repaired[alert]:
-            repaired[alert] = at
+        if action == REPAIRED_NOTE and by_person is None:
+            if alert not in repaired or at < repaired[alert]:
+                repaired[alert] = at
+            continue
+        if alert not in first_action or at < first_action[alert]:
+            first_action[alert] = at
+        if action == DISCUSSED_NOTE:
+            discussed.add(alert)
+        elif action == SNOOZED_NOTE:
+            snoozed.add(alert)
 
     def local(moment: datetime | None) -> datetime | None:
         return moment.astimezone(tz) if moment is not None else None
@@ -261,6 +282,9 @@ def _alerts(
         if episode not in episode_name:
             continue
         repaired_at = repaired.get(pk) or (resolved if status == "repaired" else None)
+        # Every action sets acknowledged_at (alliance.care.alert_views); a note may be earlier
+        # only for rows written before that rule.
+        acted = [m for m in (acknowledged, first_action.get(pk)) if m is not None]
         records.append(
             AlertRecord(
                 episode=episode_name[episode],
@@ -274,6 +298,9 @@ def _alerts(
                 repaired_at=local(repaired_at),
                 resolved_at=local(resolved),
                 close_reason=reason,
+                first_action_at=local(min(acted, default=None)),
+                repair_discussed=pk in discussed,
+                snoozed=pk in snoozed,
             )
         )
     return tuple(records)

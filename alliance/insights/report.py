@@ -50,6 +50,7 @@ from alliance.analytics.frames import session_frame
 from alliance.analytics.jsonable import plain
 from alliance.analytics.model import RelationshipModel, relationship_model
 from alliance.analytics.outcomes import outcomes_report
+from alliance.analytics.phrases import gettext_noop
 from alliance.analytics.psychometrics import checkin_psychometrics
 from alliance.analytics.records import ClinicData, EpisodeRecord, ResponseRecord
 from alliance.analytics.responses_csv import CHECKIN_DIMENSIONS, DEFAULT_OUTCOME
@@ -63,12 +64,16 @@ from alliance.analytics.therapist import therapist_variation
 from alliance.measures import UnknownInstrument, get_instrument
 
 FORMAT = "alliance-insights-report/1"
-IDS = (
+# In English in the JSON; marked so that the pages show them in the reader's language
+# (alliance.insights.phrasing translates the "ids" key).
+IDS = gettext_noop(
     "Export pseudonyms: T- therapist, C- client, E- episode, each an HMAC-SHA256 of the object's "
     "kind and database id under a key derived from the server's SECRET_KEY (docs/insights.md). "
     "Stable across runs; no client code, name or database id."
 )
-CSV_IDS = "As given in the file (the export's pseudonyms when it comes from Alliance)."
+CSV_IDS = gettext_noop(
+    "As given in the file (the export's pseudonyms when it comes from Alliance)."
+)
 # The CSV has no dates to order sessions by reliably; session numbers follow the dates in the app,
 # so synthetic times in session order give the psychometrics the order they need.
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

@@ -34,7 +34,8 @@ from django.views.decorators.http import require_GET
 
 from alliance.accounts.audit import log_event
 from alliance.accounts.models import User
-from alliance.insights import charts, presenters
+from alliance.insights import charts, phrasing, presenters
+from alliance.insights.acted_on import acted_on_tables
 from alliance.insights.figures import (
     Audience,
     Computed,
@@ -48,6 +49,14 @@ from alliance.insights.figures import (
 )
 from alliance.insights.forms import OutcomesFilterForm, PeriodForm
 from alliance.insights.pseudonyms import Pseudonyms
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """Render with the analytics' English sentences (cached with the figures) in the reader's
+    language (alliance.insights.phrasing)."""
+    return render(request, template, phrasing.translate_figures(context), status=status)
 
 
 def _user(request: HttpRequest) -> User:
@@ -77,7 +86,7 @@ def _period(form: PeriodForm) -> tuple[date | None, date | None]:
 
 
 def _invalid(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    return render(request, template, {**context, "invalid": True}, status=400)
+    return _render(request, template, {**context, "invalid": True}, status=400)
 
 
 def _timing(computed: Computed) -> dict[str, Any]:
@@ -119,8 +128,10 @@ def _outcomes_context(
         "chart": charts.rates_chart(
             chart_rows,
             label=_(
-                "Outcome and engagement rates with 95% intervals and the national 50% recovery target"
-            ),
+                "Outcome and engagement rates with 95%% intervals and the national 50%% recovery "
+                "target"
+            )
+            % {},
         ),
         "effect_sizes": [
             (label, outcomes["effect_sizes"].get(key))
@@ -154,7 +165,7 @@ def outcomes(request: HttpRequest) -> HttpResponse:
         return _invalid(request, "insights/outcomes.html", base)
     context, _narrowed = _outcomes_context(audience, form, "outcomes")
     _audit("outcomes", audience, form.cleaned_data)
-    return render(request, "insights/outcomes.html", {**base, **context})
+    return _render(request, "insights/outcomes.html", {**base, **context})
 
 
 def _relationship(start: date | None, end: date | None) -> Computed:
@@ -190,7 +201,7 @@ def mine(request: HttpRequest) -> HttpResponse:
         lambda: presenters.alert_figures(load(audience, start, end), start, end),
     ).figures
     _audit("mine", audience, form.cleaned_data)
-    return render(
+    return _render(
         request,
         "insights/mine.html",
         {
@@ -235,7 +246,8 @@ def relationship(request: HttpRequest) -> HttpResponse:
             context["therapist_chart"] = charts.therapist_chart(
                 [(names[t["therapist"]], t["estimate"], t["low"], t["high"]) for t in shown],
                 outcome=variation["outcome_label"],
-                label=_("Therapists' shrunk estimates with 95% intervals, in therapist order"),
+                label=_("Therapists' shrunk estimates with 95%% intervals, in therapist order")
+                % {},
             )
         if user.is_supervisor:
             context["own_view"] = presenters.own_therapist_view(
@@ -247,7 +259,7 @@ def relationship(request: HttpRequest) -> HttpResponse:
             figures, Pseudonyms().therapist(user.pk)
         )
     _audit("relationship", audience, form.cleaned_data)
-    return render(request, "insights/relationship.html", {**base, **context})
+    return _render(request, "insights/relationship.html", {**base, **context})
 
 
 @login_required
@@ -268,7 +280,7 @@ def checkin(request: HttpRequest) -> HttpResponse:
         lambda: presenters.checkin_figures(load(audience, start, end)),
     )
     _audit("checkin", audience, form.cleaned_data)
-    return render(
+    return _render(
         request,
         "insights/checkin.html",
         {
@@ -306,13 +318,15 @@ def alerts(request: HttpRequest) -> HttpResponse:
     )
     computed = cached("alerts", audience, (start, end), compute)
     _audit("alerts", audience, form.cleaned_data)
-    return render(
+    return _render(
         request,
         "insights/alerts.html",
         {
             **base,
             "quality": computed.figures,
             "alert_rows": presenters.alert_rows(computed.figures),
+            # How often alerts were acted on, risk apart (issue 12, point 4).
+            "acted_on": acted_on_tables(computed.figures),
             **_timing(computed),
         },
     )

@@ -18,6 +18,14 @@ from typing import IO, Any, NoReturn
 from alliance.measures.change import classify, cutoffs, reliable_change, threshold_change
 from alliance.measures.errors import InstrumentFileError, MeasuresError, UnknownInstrument
 from alliance.measures.fhir import import_questionnaire
+from alliance.measures.import_rules import (
+    RuleError,
+    RuleSpecs,
+    check_bands,
+    parse_band,
+    parse_number,
+    parse_risk,
+)
 from alliance.measures.loader import parse_instrument, read_json
 from alliance.measures.model import Instrument
 from alliance.measures.nhs import summarise
@@ -375,6 +383,7 @@ def _import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             "set ALLIANCE_INSTRUMENTS_DIR (or ALLIANCE_DATA_DIR) to say where user instruments live"
         )
     source = Path(args.file)
+    rules = scoring_options(args)
     try:
         data = read_json(source)
         imported = import_questionnaire(
@@ -384,6 +393,8 @@ def _import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             higher_is_better=args.higher_is_better,
             respondent=args.respondent,
             max_missing=args.max_missing,
+            rules=rules,
+            use_shipped_rules=not args.no_shipped_rules,
         )
     except InstrumentFileError as exc:
         raise UsageError(str(exc)) from None
@@ -409,14 +420,34 @@ def _import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     tmp.replace(target)  # atomic: a reader never sees half a file
     clear_cache()
     for warning in imported.warnings:
-        err.write(f"warning: FHIR conformance: {warning}\n")
+        err.write(_one_line(f"warning: FHIR conformance: {warning}") + "\n")
+    for message in imported.messages:
+        err.write(_one_line(message) + "\n")
+    match = imported.match
+    rules_ = instrument.rules
     _print_json(
         {
             "imported": instrument.id,
             "path": str(target),
             "title": instrument.title(),
-            "scored_items": list(instrument.rules.items),
+            "scored_items": list(rules_.items),
             "validated": instrument.validated,
+            "bands": [b.key for b in rules_.bands],
+            "cutoff": rules_.cutoff.value if rules_.cutoff else None,
+            "reliable_change": rules_.reliable_change.threshold if rules_.reliable_change else None,
+            "risk_items": [f"{r.item}{r.operator}{r.value:g}" for r in instrument.risk_rules],
+            "shipped_match": (
+                {
+                    "instrument": match.shipped_id,
+                    "loinc": match.panel,
+                    "matched": match.matched,
+                    "paired_by": match.how,
+                    "differences": list(match.differences),
+                }
+                if match
+                else None
+            ),
+            "messages": list(imported.messages),
             "fhir_conformance_warnings": len(imported.warnings),
             "review": "Check the 'alliance' block (scoring, bands, cut-off, risk, licence) "
             "before clinical use.",
@@ -424,6 +455,25 @@ def _import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         out,
     )
     return EXIT_OK
+
+
+def scoring_options(args: argparse.Namespace) -> RuleSpecs:
+    """The scoring-rule options of `instruments import`, parsed (alliance.measures.import_rules)."""
+    try:
+        bands = tuple(parse_band(text) for text in args.band or ())
+        check_bands(bands)
+        return RuleSpecs(
+            bands=bands,
+            cutoff=parse_number(args.cutoff, "--cutoff") if args.cutoff is not None else None,
+            reliable_change=(
+                parse_number(args.reliable_change, "--reliable-change", positive=True)
+                if args.reliable_change is not None
+                else None
+            ),
+            risk=tuple(parse_risk(text) for text in args.risk_item or ()),
+        )
+    except RuleError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # --- parser ---------------------------------------------------------------------------------
@@ -499,6 +549,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument(
         "--force", action="store_true", help="replace an existing user file with the same id"
+    )
+    imp.add_argument(
+        "--band",
+        action="append",
+        metavar="KEY:MIN-MAX[:LABEL]",
+        help="a score band, lowest first; repeat for each band (they must cover the whole range)",
+    )
+    imp.add_argument("--cutoff", metavar="N", help="clinical cut-off (the worse side is clinical)")
+    imp.add_argument(
+        "--reliable-change",
+        metavar="N",
+        help="smallest change in the total that counts as reliable",
+    )
+    imp.add_argument(
+        "--risk-item",
+        action="append",
+        metavar="LINKID>N",
+        help="an answer that raises the urgent risk flag, e.g. 9>0 (also >=, =, !=); repeatable",
+    )
+    imp.add_argument(
+        "--no-shipped-rules",
+        action="store_true",
+        help="do not take a matching shipped instrument's rules (PHQ-9, GAD-7 by LOINC code)",
     )
     inst.set_defaults(handler=_cmd_instruments)
     return parser

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -42,6 +42,8 @@ from alliance.measures.schema import (
     ALLIANCE_KEY,
     AllianceBlock,
     AnswerOptionModel,
+    ContainsModel,
+    EnableWhenModel,
     ItemModel,
     QuestionnaireModel,
     ValueSetModel,
@@ -49,10 +51,12 @@ from alliance.measures.schema import (
 from alliance.measures.text import LocalizedText, localized
 
 # Where FHIR puts an answer's score. R4 calls it ordinalValue; R5 renamed it
-# itemWeight; older files used the ISO 21090 "CO value" or a ValueSet-specific URL.
+# itemWeight; STU3 files (and LHC-Forms writing STU3) used questionnaire-ordinalValue on
+# the answer and valueset-ordinalValue on a ValueSet concept; some used the ISO 21090 "CO value".
 SCORE_EXTENSIONS = (
     "http://hl7.org/fhir/StructureDefinition/ordinalValue",
     "http://hl7.org/fhir/StructureDefinition/itemWeight",
+    "http://hl7.org/fhir/StructureDefinition/questionnaire-ordinalValue",
     "http://hl7.org/fhir/StructureDefinition/iso21090-CO-value",
     "http://hl7.org/fhir/StructureDefinition/valueset-ordinalValue",
 )
@@ -68,6 +72,7 @@ INSTRUCTIONS_LINK_ID = "instructions"
 _KIND: dict[str, ItemKind] = {
     "choice": "choice",
     "open-choice": "choice",
+    "coding": "choice",  # R5
     "integer": "integer",
     "string": "text",
     "text": "text",
@@ -86,6 +91,8 @@ class QuestionnaireParts:
     items: tuple[Item, ...]
     calculated_codes: tuple[Coding, ...]
     codes: tuple[Coding, ...]
+    # Questions left out on import because Alliance cannot ask them (boolean, date...): "linkId (type)".
+    skipped: tuple[str, ...] = ()
 
 
 # --- reading files ------------------------------------------------------------------------
@@ -93,7 +100,8 @@ class QuestionnaireParts:
 
 def read_json(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: real files (the HL7 SDC examples among them) start with a byte-order mark.
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InstrumentFileError(path, f"cannot read file: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
@@ -160,7 +168,12 @@ def _link_id_at(raw: Any, loc: Sequence[int | str]) -> str | None:
     return link_id
 
 
-def read_questionnaire(data: Mapping[str, Any], source: str) -> QuestionnaireParts:
+def read_questionnaire(
+    data: Mapping[str, Any], source: str, *, skip_unsupported: bool = False
+) -> QuestionnaireParts:
+    """The FHIR part of a file. ``skip_unsupported`` (import only) leaves out questions of a type
+    Alliance cannot ask (boolean, date...) instead of refusing the file; they are listed in
+    ``skipped``. An instrument file proper must not contain them."""
     raw = {k: v for k, v in data.items() if k != ALLIANCE_KEY}
     if raw.get("resourceType") != "Questionnaire":
         raise InstrumentFileError(
@@ -183,6 +196,7 @@ def read_questionnaire(data: Mapping[str, Any], source: str) -> QuestionnairePar
     calculated: list[Coding] = []
     instructions: list[LocalizedText] = []
     seen: set[str] = set()
+    skipped: list[str] = []
 
     def walk(nodes: Iterable[ItemModel]) -> None:
         for node in nodes:
@@ -205,6 +219,10 @@ def read_questionnaire(data: Mapping[str, Any], source: str) -> QuestionnairePar
             if _is_calculated(node):
                 calculated.extend(Coding(c.system, c.code, c.display) for c in node.code if c.code)
                 continue
+            if skip_unsupported and node.type not in _KIND:
+                skipped.append(f"{node.linkId} ({node.type})")
+                walk(node.item)
+                continue
             items.append(_read_item(node, lang, value_sets, source))
 
     walk(model.item)
@@ -220,6 +238,7 @@ def read_questionnaire(data: Mapping[str, Any], source: str) -> QuestionnairePar
         items=tuple(items),
         calculated_codes=tuple(calculated),
         codes=codes,
+        skipped=tuple(skipped),
     )
     return replace(parts, items=tuple(_resolve_enable_when(parts, source)))
 
@@ -331,19 +350,46 @@ def _options_from_value_set(
             "cannot be read (Alliance never fetches terminology at run time)",
             node.linkId,
         )
+    expanded = {(c.system, c.code): c for c in _expansion(vs)}
     found: list[RawOption] = []
     for include in vs.compose.include if vs.compose else []:
         for concept in include.concept:
             labels = localized(lang, concept.display or concept.code, concept.display_shadow)
             assert labels is not None
             score = _score_extension(concept.extension)
+            if score is None and (include.system, concept.code) in expanded:
+                score = _score_extension(expanded[include.system, concept.code].extension)
             found.append((score, concept.code, include.system, labels, "coding"))
+    if not found:
+        # No concepts listed in compose: the expansion is the list of answers.
+        for entry in expanded.values():
+            assert entry.code is not None
+            labels = localized(lang, entry.display or entry.code, entry.display_shadow)
+            assert labels is not None
+            found.append(
+                (_score_extension(entry.extension), entry.code, entry.system, labels, "coding")
+            )
     if not found:
         raise InstrumentFileError(
             source,
-            f"answerValueSet {ref!r} lists no concepts (filters are not supported)",
+            f"answerValueSet {ref!r} lists no concepts, in compose.include.concept or "
+            "expansion.contains (filters are not supported)",
             node.linkId,
         )
+    return found
+
+
+def _expansion(vs: ValueSetModel) -> list[ContainsModel]:
+    """The coded entries of an expansion, nested ones included, in order."""
+    found: list[ContainsModel] = []
+
+    def walk(entries: Iterable[ContainsModel]) -> None:
+        for entry in entries:
+            if entry.code:
+                found.append(entry)
+            walk(entry.contains)
+
+    walk(vs.expansion.contains if vs.expansion else [])
     return found
 
 
@@ -360,7 +406,13 @@ def _read_item(
     texts = localized(lang, node.text, node.text_shadow)
     if texts is None:
         raise InstrumentFileError(source, "the item has no text", node.linkId)
-    keys = template_keys(texts.get())
+    try:
+        keys = template_keys(texts.get())
+    except ValueError as exc:
+        # A real file's text may hold a lone brace ("{" in a scale's legend): say so, by item.
+        raise InstrumentFileError(
+            source, f"text has a broken {{placeholder}}: {exc}", node.linkId
+        ) from exc
     for other_lang, other in texts.entries:
         try:
             other_keys = template_keys(other)
@@ -459,14 +511,35 @@ def _read_item(
     )
 
 
-def _find_item_model(nodes: Iterable[ItemModel], link_id: str) -> ItemModel | None:
+def _lineage(nodes: Iterable[ItemModel], link_id: str) -> list[ItemModel] | None:
+    """The item and the groups it sits in, outermost first."""
     for node in nodes:
         if node.linkId == link_id:
-            return node
-        found = _find_item_model(node.item, link_id)
+            return [node]
+        found = _lineage(node.item, link_id)
         if found is not None:
-            return found
+            return [node, *found]
     return None
+
+
+def _conditions_of(
+    lineage: Sequence[ItemModel], source: str, link_id: str
+) -> tuple[list[EnableWhenModel], Literal["all", "any"]]:
+    """The enableWhen conditions that govern a question: its own and its groups' (a question in a
+    hidden group is hidden). Alliance's items are flat, so conditions from several levels are
+    combined only when each level requires all of its own ("all", or a single condition)."""
+    levels = [node for node in lineage if node.enableWhen]
+    if len(levels) == 1:
+        return list(levels[0].enableWhen), levels[0].enableBehavior or "all"
+    for node in levels:
+        if (node.enableBehavior or "all") == "any" and len(node.enableWhen) > 1:
+            raise InstrumentFileError(
+                source,
+                f"enableWhen with enableBehavior 'any' on {node.linkId!r} cannot be combined with "
+                "the enableWhen of the group or question around it",
+                link_id,
+            )
+    return [cond for node in levels for cond in node.enableWhen], "all"
 
 
 def _resolve_enable_when(parts: QuestionnaireParts, source: str) -> list[Item]:
@@ -474,16 +547,21 @@ def _resolve_enable_when(parts: QuestionnaireParts, source: str) -> list[Item]:
     by_id = {item.link_id: item for item in parts.items}
     order = [item.link_id for item in parts.items]
     for item in parts.items:
-        node = _find_item_model(parts.model.item, item.link_id)
-        assert node is not None
+        lineage = _lineage(parts.model.item, item.link_id)
+        assert lineage is not None
+        given, behavior = _conditions_of(lineage, source, item.link_id)
         conditions: list[EnableCondition] = []
-        for cond in node.enableWhen:
+        for cond in given:
             target = by_id.get(cond.question)
             if target is None:
+                left_out = [s for s in parts.skipped if s.startswith(f"{cond.question} (")]
+                why = (
+                    f"which Alliance cannot ask (type {left_out[0].rsplit('(', 1)[1]}"
+                    if left_out
+                    else "which is not a question here"
+                )
                 raise InstrumentFileError(
-                    source,
-                    f"enableWhen refers to {cond.question!r}, which is not a question here",
-                    item.link_id,
+                    source, f"enableWhen refers to {cond.question!r}, {why}", item.link_id
                 )
             if order.index(cond.question) >= order.index(item.link_id):
                 raise InstrumentFileError(
@@ -524,7 +602,7 @@ def _resolve_enable_when(parts: QuestionnaireParts, source: str) -> list[Item]:
                 assert cond.answerBoolean is not None
                 answer = cond.answerBoolean
             conditions.append(EnableCondition(cond.question, cond.operator, answer))
-        resolved.append(replace(item, enable_when=tuple(conditions)))
+        resolved.append(replace(item, enable_when=tuple(conditions), enable_behavior=behavior))
     return resolved
 
 

@@ -102,6 +102,8 @@ ItemType = Literal[
     "reference",
     "quantity",
     "question",
+    # R5 renamed "choice" to "coding" (with answerConstraint for open choices).
+    "coding",
 ]
 
 
@@ -139,11 +141,29 @@ class ComposeModel(_Lenient):
     include: list[IncludeModel] = Field(default_factory=list)
 
 
+class ContainsModel(_Lenient):
+    """One entry of ``ValueSet.expansion.contains``; abstract entries have no code and may nest."""
+
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+    display_shadow: dict[str, Any] | None = Field(default=None, alias="_display")
+    extension: list[dict[str, Any]] = Field(default_factory=list)
+    contains: list[ContainsModel] = Field(default_factory=list)
+
+
+class ExpansionModel(_Lenient):
+    contains: list[ContainsModel] = Field(default_factory=list)
+
+
 class ValueSetModel(_Lenient):
     resourceType: Literal["ValueSet"]
     id: str | None = None
     url: str | None = None
     compose: ComposeModel | None = None
+    # LHC-Forms and the Argonaut questionnaires list a contained ValueSet's answers, with their
+    # scores, in a pre-computed expansion instead of compose.include.concept.
+    expansion: ExpansionModel | None = None
 
 
 class QuestionnaireModel(_Lenient):
@@ -159,6 +179,7 @@ class QuestionnaireModel(_Lenient):
     copyright: str | None = None
     description: str | None = None
     code: list[CodingModel] = Field(default_factory=list)
+    extension: list[dict[str, Any]] = Field(default_factory=list)
     contained: list[dict[str, Any]] = Field(default_factory=list)
     item: list[ItemModel] = Field(default_factory=list)
 

@@ -8,29 +8,33 @@ from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from alliance.core.fields import EncryptedTextField
 
 
 class EmailKind(models.TextChoices):
-    CHECKIN_LINK = "checkin_link", "Check-in link"
-    REMINDER = "reminder", "Appointment reminder"
-    MEASURE_NUDGE = "measure_nudge", "Second reminder: before-session measure"
-    ALERT_URGENT = "alert_urgent", "Urgent alert"
-    ALERT_IMMEDIATE = "alert_immediate", "Alert"
-    ALERT_DIGEST = "alert_digest", "Daily alert digest"
-    ESCALATION_SUPERVISOR = "escalation_supervisor", "Risk escalation to supervisor"
-    ESCALATION_ADMINISTRATOR = "escalation_administrator", "Risk escalation to administrators"
-    CONCERN = "concern", "Client concern"
+    CHECKIN_LINK = "checkin_link", gettext_lazy("Check-in link")
+    REMINDER = "reminder", gettext_lazy("Appointment reminder")
+    MEASURE_NUDGE = "measure_nudge", gettext_lazy("Second reminder: before-session measure")
+    ALERT_URGENT = "alert_urgent", gettext_lazy("Urgent alert")
+    ALERT_IMMEDIATE = "alert_immediate", gettext_lazy("Alert")
+    ALERT_DIGEST = "alert_digest", gettext_lazy("Daily alert digest")
+    ESCALATION_SUPERVISOR = "escalation_supervisor", gettext_lazy("Risk escalation to supervisor")
+    ESCALATION_ADMINISTRATOR = (
+        "escalation_administrator",
+        gettext_lazy("Risk escalation to administrators"),
+    )
+    CONCERN = "concern", gettext_lazy("Client concern")
 
 
 class EmailStatus(models.TextChoices):
-    PENDING = "pending", "Waiting to be sent"
-    SENDING = "sending", "Being sent"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Gave up after retries"
-    UNCERTAIN = "uncertain", "Sender stopped mid-send; not resent"
-    CANCELLED = "cancelled", "No longer needed"
+    PENDING = "pending", gettext_lazy("Waiting to be sent")
+    SENDING = "sending", gettext_lazy("Being sent")
+    SENT = "sent", gettext_lazy("Sent")
+    FAILED = "failed", gettext_lazy("Gave up after retries")
+    UNCERTAIN = "uncertain", gettext_lazy("Sender stopped mid-send; not resent")
+    CANCELLED = "cancelled", gettext_lazy("No longer needed")
 
 
 class OutboundEmail(models.Model):
@@ -73,8 +77,8 @@ class OutboundEmail(models.Model):
 
 
 class ProcessRole(models.TextChoices):
-    WORKER = "worker", "Job worker"
-    SCHEDULER = "scheduler", "Scheduler"
+    WORKER = "worker", gettext_lazy("Job worker")
+    SCHEDULER = "scheduler", gettext_lazy("Scheduler")
 
 
 class Heartbeat(models.Model):

@@ -32,11 +32,18 @@ CFG = AlertSettings(trajectory_instruments=("phq9",))
 
 
 def test_allowed_actions():
-    assert allowed_actions("open", "rupture") == ("acknowledge", "discuss_repair", "close")
-    assert allowed_actions("acknowledged", "rupture") == ("discuss_repair", "close")
-    assert allowed_actions("repair_discussed", "rupture") == ("close",)
+    # "snooze" (brief C, issue 12 point 4): tests/alerts/test_snooze.py has the rest.
+    assert allowed_actions("open", "rupture") == (
+        "acknowledge",
+        "discuss_repair",
+        "snooze",
+        "close",
+    )
+    assert allowed_actions("acknowledged", "rupture") == ("discuss_repair", "snooze", "close")
+    assert allowed_actions("repair_discussed", "rupture") == ("snooze", "close")
     assert allowed_actions("repaired", "rupture") == ("close",)
-    assert allowed_actions("open", "not_on_track") == ("acknowledge", "close")
+    assert allowed_actions("open", "not_on_track") == ("acknowledge", "snooze", "close")
+    assert allowed_actions("open", "risk") == ("acknowledge", "close")
     assert allowed_actions("closed", "risk") == ()
 
 
@@ -134,33 +141,41 @@ def test_a_new_rupture_later_is_a_new_key_even_after_closing():
     assert by_key(after)["rupture:ep12:s5"].status == "closed"  # untouched
 
 
-def test_not_on_track_escalates_in_place():
+def test_not_on_track_escalates_in_place_and_an_acknowledged_one_comes_back_when_worse():
     from alliance.alerts import ClinicNorms
 
     norms = ClinicNorms(early_alliance_q25=7.0, trajectories={"phq9": MODEL})
     cfg = AlertSettings(trajectory_instruments=("phq9",), reliable_deterioration={"phq9": 20.0})
-    yellow = outcome_series("phq9", [15, 13, 10])
-    red = outcome_series("phq9", [15, 13, 10, 15])
+    yellow = outcome_series("phq9", [15, 13, 12])
+    still_yellow = outcome_series("phq9", [15, 13, 12, 12])
+    red = outcome_series("phq9", [15, 13, 12, 14])
     _, stored = (lambda p: (p, apply_plan((), p)))(
         reconcile((), evaluate_episode(yellow, cfg, norms), yellow, cfg)
     )
     acknowledged = [dataclasses.replace(stored[0], status="acknowledged")]
+    # New numbers, same severity: the explanation is refreshed, the alert stays acknowledged.
+    plan = reconcile(acknowledged, evaluate_episode(still_yellow, cfg, norms), still_yellow, cfg)
+    [update] = plan.update
+    assert update.finding is not None and update.severity is None and update.status is None
+    # Worse than when acknowledged: escalated in place, and open again (issue 12).
     plan = reconcile(acknowledged, evaluate_episode(red, cfg, norms), red, cfg)
     assert plan.create == ()
     [update] = plan.update
-    assert update.key == "not_on_track:ep12:phq9" and update.severity == "red"
-    assert update.finding is not None and update.status is None
+    assert update.key == "not_on_track:ep12" and update.severity == "red"
+    assert update.finding is not None and update.status == "open"
+    assert any(r.startswith("reopened: worse than when acknowledged") for r in update.reasons)
     after = apply_plan(acknowledged, plan)
-    assert after[0].severity == "red" and after[0].status == "acknowledged"
+    assert after[0].severity == "red" and after[0].status == "open"
+    assert reconcile(after, evaluate_episode(red, cfg, norms), red, cfg).is_empty
 
 
 def test_closed_alert_escalating_gets_a_successor_not_a_reopen():
-    yellow = not_on_track_findings(outcome_series("phq9", [15, 13, 10]), MODEL, CFG)
-    red_series = outcome_series("phq9", [15, 13, 10, 15])
-    red = not_on_track_findings(red_series, MODEL, CFG)
+    yellow = not_on_track_findings(outcome_series("phq9", [15, 13, 12]), [MODEL], CFG)
+    red_series = outcome_series("phq9", [15, 13, 12, 14])
+    red = not_on_track_findings(red_series, [MODEL], CFG)
     closed = dataclasses.replace(stored_from_finding(yellow[0]), status="closed")
     plan = reconcile([closed], red, red_series, CFG)
-    assert [n.key for n in plan.create] == ["not_on_track:ep12:phq9#2"]
+    assert [n.key for n in plan.create] == ["not_on_track:ep12#2"]
     assert plan.update == ()
     after = apply_plan([closed], plan)
     assert after[0] == closed
@@ -170,9 +185,10 @@ def test_closed_alert_escalating_gets_a_successor_not_a_reopen():
 
 
 def test_severity_is_never_lowered():
-    found = not_on_track_findings(outcome_series("phq9", [15, 13]), MODEL, CFG)  # yellow
+    scores = [15, 13, 12]  # yellow
+    found = not_on_track_findings(outcome_series("phq9", scores), [MODEL], CFG)
     stored = dataclasses.replace(stored_from_finding(found[0]), severity="red")
-    assert reconcile([stored], found, outcome_series("phq9", [15, 13]), CFG).is_empty
+    assert reconcile([stored], found, outcome_series("phq9", scores), CFG).is_empty
 
 
 def test_alert_no_longer_supported_is_marked_not_deleted():

@@ -102,30 +102,108 @@ def test_first_checkin_below_the_floor():
     assert f.evidence["repair_targets"]["total"] == 3.0
 
 
+EVERY_MARKER = AlertSettings(rupture_marker_persistence=1)  # the behaviour before issue 12
+
+
 def test_concern_alone_is_a_yellow_marker_without_client_text():
     s = series([session(1, client=8), session(2, client=checkin(8, concern=True))])
-    [f] = ruptures(s)
+    [f] = ruptures(s, EVERY_MARKER)
     assert f.severity == "yellow" and f.evidence["rules"] == ["concern"]
-    assert "wrote something" in f.explanation
+    assert "wrote something" in f.explanation and "at session 2" in f.explanation
     assert f.pre_drop_level == 8.0
     assert "thank them for saying it" in f.suggestion
-    assert ruptures(s, AlertSettings(concern_is_rupture=False)) == []
+    assert ruptures(s, AlertSettings(concern_is_rupture=False, rupture_marker_persistence=1)) == []
 
 
 def test_no_show_is_a_rupture_marker_by_default():
     s = series([session(1, client=8), session(2, attendance="no_show"), session(3, client=8)])
-    [f] = ruptures(s)
+    [f] = ruptures(s, EVERY_MARKER)
     assert f.key == "rupture:ep12:s2" and f.severity == "yellow"
     assert f.evidence["rules"] == ["no_show"]
     assert "relationship material" in f.explanation
     assert f.pre_drop_level == 8.0
     assert "missed session" in f.suggestion
-    assert ruptures(s, AlertSettings(no_show_as="disengagement")) == []
+    assert (
+        ruptures(s, AlertSettings(no_show_as="disengagement", rupture_marker_persistence=1)) == []
+    )
+
+
+def test_a_single_concern_or_no_show_raises_no_alert_by_default():
+    """Issue 12: a yellow needs two sessions in a row (the client's words stay in the record)."""
+    concern = series([session(1, client=8), session(2, client=checkin(8, concern=True))])
+    no_show = series([session(1, client=8), session(2, attendance="no_show"), session(3, client=8)])
+    assert ruptures(concern) == [] and ruptures(no_show) == []
+
+
+def test_two_markers_in_a_row_raise_one_yellow_alert_keyed_at_the_first():
+    s = series(
+        [
+            session(1, client=8),
+            session(2, attendance="no_show"),
+            session(3, attendance="cancelled"),  # with notice: skipped, not a break
+            session(4, client=checkin(8, concern=True)),
+            session(5, attendance="no_show"),
+        ]
+    )
+    [f] = ruptures(s)
+    assert (f.key, f.severity, f.session_number) == ("rupture:ep12:s2", "yellow", 4)
+    assert f.evidence["marker_sessions"] == [2, 4] and f.evidence["rules"] == ["concern", "no_show"]
+    assert "Markers came at 2 appointments in a row" in f.explanation
+    assert f.pre_drop_level == 8.0
+    # The no-show at session 5 comes within the repair window: it joins the same alert.
+    assert f.evidence["later_markers"] == [{"session": 5, "rules": ["no_show"]}]
+
+
+def test_a_session_without_a_marker_breaks_the_run():
+    s = series(
+        [
+            session(1, client=8),
+            session(2, attendance="no_show"),
+            session(3, client=8),
+            session(4, attendance="no_show"),
+        ]
+    )
+    assert ruptures(s) == []
+
+
+def test_markers_after_a_measured_drop_join_its_alert():
+    s = checkin_series([8, 9, 8, 9, 5.5])
+    s = series(
+        [*s.sessions, session(6, attendance="no_show"), session(7, client=checkin(6, concern=True))]
+    )
+    [f] = ruptures(s)
+    assert (f.key, f.severity) == ("rupture:ep12:s5", "red")
+    assert f.evidence["later_markers"] == [
+        {"session": 6, "rules": ["no_show"]},
+        {"session": 7, "rules": ["concern"]},
+    ]
+    assert (
+        "Since then: session 6 was missed without notice; the client wrote something at "
+        "session 7." in f.explanation
+    )
 
 
 def test_cancellations_with_notice_are_not_ruptures():
     s = series([session(1, client=8), session(2, attendance="cancelled"), session(3, client=8)])
     assert ruptures(s) == []
+
+
+def test_a_check_in_before_the_attendance_is_recorded_is_read():
+    """The client checks in right after the session, often before the therapist records
+    attendance: the appointment is still "scheduled", yet its check-in shows it took place."""
+    fell = series([*checkin_series([8, 9, 8, 9]).sessions, session(5, attendance="scheduled",
+                                                                    client=5.5)])  # fmt: skip
+    [f] = ruptures(fell)
+    assert (f.key, f.severity) == ("rupture:ep12:s5", "red")
+    worried = series([session(1, client=8),
+                      session(2, attendance="scheduled", client=checkin(8, concern=True))])  # fmt: skip
+    [f] = ruptures(worried, EVERY_MARKER)
+    assert (f.severity, f.evidence["rules"]) == ("yellow", ["concern"])
+    # A scheduled appointment without a check-in has not happened yet: neither marker nor break.
+    later = series([session(1, client=8), session(2, attendance="no_show"),
+                    session(3, attendance="scheduled"), session(4, attendance="no_show")])  # fmt: skip
+    [f] = ruptures(later)
+    assert f.evidence["marker_sessions"] == [2, 4]
 
 
 def test_usual_change_guards():
@@ -184,7 +262,7 @@ def test_a_new_concern_is_not_a_repair():
 
 def test_without_targets_any_checkin_without_concern_repairs():
     s = series([session(1, client=checkin(8, concern=True)), session(2, client=7)])
-    [f] = ruptures(s)
+    [f] = ruptures(s, EVERY_MARKER)
     assert f.evidence["repair_targets"] == {}
     assert repair_outcome(s, 1, {}, DEFAULT).state == "repaired"
 

@@ -14,7 +14,11 @@ def test_defaults_match_clinical_md():
     s = AlertSettings()
     assert s.rupture_k == 1.5
     assert s.repair_window_sessions == 2
-    assert (s.not_on_track_yellow_percentile, s.not_on_track_red_percentile) == (75.0, 90.0)
+    # Issue 12: the percentiles now apply to the client's own-deviation estimate, not to single
+    # scores, so the docs/clinical.md 75/90 are no longer the defaults (chosen on simulated
+    # data, UNVERIFIED, docs/alerts-evaluation.md).
+    assert (s.not_on_track_yellow_percentile, s.not_on_track_red_percentile) == (83.0, 88.0)
+    assert s.not_on_track_persistence == 2 and s.rupture_marker_persistence == 2
     assert s.reliable_deterioration == {"phq9": 6.0, "gad7": 4.0}
     assert s.risk_escalation_minutes == 60
     assert s.no_show_as == "rupture"

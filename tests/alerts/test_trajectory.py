@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from alliance.alerts import AlertSettings, TrajectoryModel, default_trajectory, fit_trajectory
 from tests.alerts.builders import synthetic_clinic
 
-CFG = AlertSettings(trajectory_instruments=("phq9",))
+# The fit's figures below are checked at the classic 75th/90th percentiles (docs/clinical.md).
+CFG = AlertSettings(
+    trajectory_instruments=("phq9",),
+    not_on_track_yellow_percentile=75.0,
+    not_on_track_red_percentile=90.0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +49,11 @@ def test_fit_recovers_known_coefficients(fitted):
     assert fitted.q_yellow == pytest.approx(1.91, abs=0.4)
     assert fitted.q_red == pytest.approx(3.62, abs=0.5)
     assert fitted.q_red > fitted.q_yellow > 0
+    # The data follow the model, so the own-deviation z is standard normal: its 75th/90th
+    # percentiles are near 0.674 and 1.28; the jump boundary (97.5th) near 1.96 x 2.83.
+    assert fitted.own_yellow_z == pytest.approx(0.674, abs=0.2)  # 200 clients: loose
+    assert fitted.own_red_z == pytest.approx(1.28, abs=0.2)
+    assert fitted.q_jump == pytest.approx(5.54, abs=0.8)
     assert "200 episodes" in fitted.reason
 
 
@@ -88,6 +98,11 @@ def test_default_curve_is_the_documented_formula():
     assert model.expected([1, 12], 20).tolist() == pytest.approx([20, 12])
     assert model.q_yellow == pytest.approx(0.6745 * 4.5, abs=1e-3)
     assert model.q_red == pytest.approx(1.2816 * 4.5, abs=1e-3)
+    # The own-deviation split: 65% of the variance is the client's, 35% noise (UNVERIFIED).
+    assert model.random_intercept_var == pytest.approx(0.65 * 4.5**2)
+    assert model.residual_var == pytest.approx(0.35 * 4.5**2)
+    assert model.q_jump == pytest.approx(1.96 * 4.5, abs=1e-2)
+    assert model.own_z_boundaries() == pytest.approx((0.6745, 1.2816), abs=1e-3)
 
 
 def test_json_and_pickle_round_trip(fitted):

@@ -31,6 +31,9 @@ NOT_PAGES = {
     "checkin_progress",
     # JSON for monitoring, not a page (tests/operations/test_health.py).
     "health",
+    # JSON for the clinic's systems, not pages (tests/fhirapi/test_api.py).
+    "fhir_metadata",
+    "fhir_smart_configuration",
 }
 
 

@@ -59,7 +59,7 @@ def test_caseload_filters_alert_errors_and_not_found(
     card = phone.locator(f"#alert-{clinic.alert.pk}")
     card.get_by_text("Close…").click()
     # The browser's own check would stop an empty reason; take it away to see the server's answer.
-    card.locator("select").evaluate("select => select.removeAttribute('required')")
+    card.locator("select[name=reason]").evaluate("select => select.removeAttribute('required')")
     card.get_by_role("button", name="Close the alert").click()
     card = phone.locator(f"#alert-{clinic.alert.pk}")
     card.get_by_text("Choose a reason for closing the alert.").wait_for()

@@ -44,8 +44,8 @@ def test_staff_charts_show_band_cutoff_reliable_change_and_markers() -> None:
     assert "cut-off 10" in phq9.summary
     assert "expected at session 5" in phq9.summary
     assert "reliable improvement at 2 sessions, first at session 4" in phq9.summary  # 18 → 11
-    assert "1 missed sessions" in phq9.summary
-    assert "1 alerts raised, 1 repaired" in phq9.summary
+    assert "1 missed session;" in phq9.summary  # one, not "1 missed sessions" (ngettext)
+    assert "1 alert raised, 1 repaired" in phq9.summary
     assert phq9.table[0][:3] == ["Session", "PHQ-9", "Expected range"]
     assert phq9.table[-1][-1] == "Reliable improvement"
     relationship = made["relationship"]

@@ -201,7 +201,7 @@ def test_the_page_says_when_and_by_whom_it_last_changed(clinic: Clinic) -> None:
         _http(clinic.owner).post(_edit_url(clinic), _data())
     page = _http(clinic.supervisor).get(reverse("safety_plan", args=[clinic.episode.pk]))
     text = page.content.decode()
-    assert "Last changed on 4 Mar 2025, 10:00 by Olive Owner." in text
+    assert "Last changed on Tue 4 Mar 2025, 10:00 by Olive Owner." in text
     assert page["Cache-Control"].count("no-store") == 1
 
 

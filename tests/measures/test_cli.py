@@ -189,8 +189,11 @@ def test_import_real_fhir_questionnaire(tmp_path: Path, monkeypatch: pytest.Monk
     data = json.loads(out)
     assert data["imported"] == "lhc-phq9" and len(data["scored_items"]) == 9
     assert "warning: FHIR conformance" in err  # LHC names variables q1_value, which R4 forbids
+    # Coded LOINC 44249-1 with the shipped PHQ-9's items and scores: it takes phq9's rules.
+    assert data["shipped_match"]["matched"] is True and data["cutoff"] == 10
+    assert "match the shipped 'phq9'" in err
     saved = tmp_path / "instruments" / "lhc-phq9.json"
-    assert json.loads(saved.read_text(encoding="utf-8"))["alliance"]["validated"] is False
+    assert json.loads(saved.read_text(encoding="utf-8"))["alliance"]["validated"] is True
     assert get_instrument("lhc-phq9").score({k: 1 for k in data["scored_items"]}).total == 9
     # Again without --force is refused; with it, replaced.
     assert (
@@ -255,3 +258,60 @@ def test_import_rejects_a_bad_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert "score" in capsys.readouterr().out
+
+
+def test_import_with_scoring_rule_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLIANCE_INSTRUMENTS_DIR", str(tmp_path / "instruments"))
+    source = FIXTURES / "fhir" / "researchkitonfhir-gad7-contained-valueset.R4.json"
+    bands = ["--band", "minimal:0-4:Minimal", "--band", "mild:5-9", "--band", "moderate:10-14"]
+    bands += ["--band", "severe:15-21:Severe"]
+    first = "2bab9480-5251-4997-8a2e-937a1701cfe9"
+    rules = [*bands, "--cutoff", "8", "--reliable-change", "4", "--risk-item", f"{first}>=3"]
+    code, out, err = run(["instruments", "import", str(source), "--id", "rk-gad7", *rules])
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["bands"] == ["minimal", "mild", "moderate", "severe"]
+    assert (data["cutoff"], data["reliable_change"]) == (8, 4)
+    assert data["risk_items"] == [f"{first}>=3"] and data["shipped_match"] is None
+    code, out, err = run(["score", "rk-gad7", "3", "2", "2", "1", "0", "0", "0"])
+    result = json.loads(out)
+    assert code == 0 and result["total"] == 8 and result["band"]["key"] == "mild"
+    assert result["above_cutoff"] is True and result["risk_flags"][0]["item"] == first
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        (["--band", "mild"], "write it as KEY:MIN-MAX"),
+        (["--cutoff", "ten"], "--cutoff: 'ten' is not a number"),
+        (["--reliable-change", "0"], "must be above 0"),
+        (["--risk-item", "H1/T1/Q9"], "write it as LINKID>VALUE"),
+        (["--risk-item", "nope>0"], "item 'nope': alliance.risk names an item that does not exist"),
+        (["--band", "a:0-10", "--band", "b:12-27"], "leave a gap or overlap"),
+    ],
+)
+def test_import_refuses_bad_rule_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], fragment: str
+) -> None:
+    monkeypatch.setenv("ALLIANCE_INSTRUMENTS_DIR", str(tmp_path))
+    source = FIXTURES / "hl7-sdc-phq9-contained-valueset.R4.json"
+    code, out, err = run(["instruments", "import", str(source), *options])
+    assert code == 2 and out == "" and fragment in err
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_import_says_when_it_takes_the_shipped_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLIANCE_INSTRUMENTS_DIR", str(tmp_path))
+    source = FIXTURES / "fhir" / "lforms-argonaut-phq9-ish.R4.json"
+    code, out, err = run(["instruments", "import", str(source), "--id", "argo"])
+    assert code == 0 and "it takes phq9's scoring, bands, cut-off" in err
+    assert json.loads(out)["risk_items"] == ["g1.q9>0"]
+    # An answer above 0 on its item 9 raises the urgent risk flag, as the shipped PHQ-9's does.
+    code, out, err = run(["score", "argo", "0", "0", "0", "0", "0", "0", "0", "0", "1"])
+    assert json.loads(out)["risk_flags"][0]["level"] == "urgent"
+    code, out, _ = run(
+        ["instruments", "import", str(source), "--id", "argo2", "--no-shipped-rules"]
+    )
+    assert code == 0 and json.loads(out)["risk_items"] == []

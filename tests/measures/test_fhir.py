@@ -34,7 +34,14 @@ def test_real_lhc_questionnaire_imports() -> None:
     assert LHC.id == "lhc-phq9" and len(LHC.rules.items) == 9
     assert not LHC.item("/69722-7").scored  # difficulty answers carry no ordinalValue
     assert LHC.rules.total_code is not None and LHC.rules.total_code.code == "44261-6"
-    assert LHC.validated is False and LHC.validation_note is not None
+    # Coded as the PHQ-9 panel with matching items and scores: the shipped rules come with it.
+    assert LHC.validated is True and LHC.rules.cutoff is not None
+    assert [r.item for r in LHC.risk_rules] == ["/44260-8"]
+    unmatched = import_questionnaire(
+        fixture_json("lhc-forms-phq9.R4.json"), instrument_id="lhc-phq9", use_shipped_rules=False
+    ).instrument
+    assert unmatched.validated is False and unmatched.validation_note is not None
+    assert unmatched.rules.cutoff is None and unmatched.risk_rules == ()
     assert any(
         "q1_value" in p for p in conformance_problems(fixture_json("lhc-forms-phq9.R4.json"))
     )
@@ -104,8 +111,10 @@ def test_export_bundle_is_valid_fhir() -> None:
     validate_bundle(bundle)
     assert bundle["type"] == "collection"
     kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
-    # Four responses; the unscorable one has no Observation.
-    assert kinds.count("QuestionnaireResponse") == 4 and kinds.count("Observation") == 3
+    # Four responses; the unscorable one has no Observation. The first answered item 9 above 0:
+    # an Observation of that answer and a Flag (alliance.measures.fhir_export).
+    assert kinds.count("QuestionnaireResponse") == 4 and kinds.count("Observation") == 4
+    assert kinds.count("Flag") == 1
 
 
 def test_export_codes_and_links() -> None:
@@ -124,7 +133,7 @@ def test_export_codes_and_links() -> None:
     assert obs["valueQuantity"]["value"] == 15 and obs["valueQuantity"]["code"] == "{score}"
     assert obs["derivedFrom"][0]["reference"] == entries[0]["fullUrl"]
     assert obs["interpretation"][0]["text"] == "Moderately severe"
-    checkin_obs = entries[5]["resource"]
+    checkin_obs = entries[7]["resource"]
     assert checkin_obs["code"]["coding"][0]["code"] == "checkin-total"
     assert {c["code"]["coding"][0]["code"] for c in checkin_obs["component"]} == {
         "checkin-bond",
@@ -132,7 +141,7 @@ def test_export_codes_and_links() -> None:
         "checkin-tasks",
         "checkin-overall",
     }
-    checkin_qr = entries[4]["resource"]
+    checkin_qr = entries[6]["resource"]
     assert checkin_qr["item"][-1]["answer"] == [{"valueString": "Less homework"}]
 
 

@@ -13,7 +13,7 @@ from html import escape as html_escape
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from alliance.care.models import AlertSeverity
 from alliance.care.presenters import AttentionRow, CaseloadRow, SessionRow
@@ -90,6 +90,11 @@ def caseload_rows(rows: Sequence[CaseloadRow]) -> SafeString:
     )
 
 
+def _open_alerts(count: int) -> str:
+    # Outside the f-string above: makemessages does not read inside f-strings.
+    return ngettext("%(n)d open alert", "%(n)d open alerts", count) % {"n": count}
+
+
 @register.simple_tag
 def attention_items(people: Sequence[AttentionRow]) -> SafeString:
     """The "needs attention" list's items (up to 30 on every caseload view; as a template loop they
@@ -105,7 +110,7 @@ def attention_items(people: Sequence[AttentionRow]) -> SafeString:
             f'<a href="{e(person.url)}"><span class="code">{e(person.code)}</span> {e(person.name)}</a> '
             f'<span class="attention-kinds">{e(" · ".join(person.kinds))}</span> '
             f'<span class="muted small">'
-            f"{e(ngettext('%(n)d open alert', '%(n)d open alerts', person.count) % {'n': person.count})}"
+            f"{e(_open_alerts(person.count))}"
             f"</span></li>"
             for person in people
         )
@@ -114,21 +119,23 @@ def attention_items(people: Sequence[AttentionRow]) -> SafeString:
 
 @register.simple_tag
 def session_rows(rows: Sequence[SessionRow]) -> SafeString:
+    # The words once per table: the link's accessible name and the item 9 mark.
+    session, item9 = gettext("Session %(n)s"), gettext("item 9")
     return format_html_join(
         "\n",
-        '<tr><th scope="row"><a href="{}" aria-label="Session {}">{}</a></th><td class="when">{}</td>'
+        '<tr><th scope="row"><a href="{}" aria-label="{}">{}</a></th><td class="when">{}</td>'
         '<td><span class="att att-{}">{}</span></td>'
         '<td class="num">{}{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>',
         (
             (
                 row.url,
-                row.number,
+                session % {"n": row.number},
                 row.number,
                 row.when,
                 row.attendance,
                 row.attendance_label,
                 row.phq9,
-                format_html(' <span class="pill pill-urgent">{}</span>', "item 9")
+                format_html(' <span class="pill pill-urgent">{}</span>', item9)
                 if row.phq9_risk
                 else "",
                 row.gad7,
@@ -142,12 +149,13 @@ def session_rows(rows: Sequence[SessionRow]) -> SafeString:
 
 @register.filter
 def instrument_titles(instrument_ids: Sequence[str]) -> str:
-    """ "Patient Health Questionnaire (PHQ-9), …" for an episode's measure plan, not its ids; an id no
-    longer installed is shown as it is."""
+    """ "Patient Health Questionnaire (PHQ-9), …" for an episode's measure plan, not its ids, in the
+    reader's language where the instrument has it; an id no longer installed is shown as it is."""
+    language = (get_language() or "en").split("-")[0]
     titles = []
     for instrument_id in instrument_ids:
         try:
-            titles.append(get_instrument(instrument_id).title("en"))
+            titles.append(get_instrument(instrument_id).title(language))
         except UnknownInstrument:
             titles.append(instrument_id)
     return ", ".join(titles)

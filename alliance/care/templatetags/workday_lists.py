@@ -277,7 +277,8 @@ def risk_items(rows: Sequence[ClientRisk], now: datetime) -> SafeString:
                 client(row.code),
                 row.alert_pk,
                 row.code,
-                " · ".join(row.titles),
+                # A risk alert's title is one fixed sentence: its message id (alliance.alerts.risk).
+                " · ".join(_(title) for title in row.titles),
                 waiting(row),
             )
             for row in rows
