@@ -31,9 +31,8 @@ from alliance.demo.simulate import (
     distribute_total,
     simulate_clinic,
 )
+from tests.demo.reading import GAD_ITEMS, PHQ_ITEMS, answers, attended, scores
 
-PHQ_ITEMS = [str(i) for i in range(1, 10)]
-GAD_ITEMS = [str(i) for i in range(1, 8)]
 DIMS = ["bond", "goals", "tasks", "overall"]
 
 
@@ -48,29 +47,6 @@ def large() -> SimClinic:
 
 
 # --------------------------------------------------------------------------- metric helpers
-
-
-def answers(appointment: SimAppointment, instrument: str) -> dict[str, int | str] | None:
-    for response in appointment.responses:
-        if response.instrument == instrument:
-            return response.answers
-    return None
-
-
-def attended(episode: SimEpisode) -> list[SimAppointment]:
-    return [a for a in episode.appointments if a.attendance == "attended"]
-
-
-def scores(episode: SimEpisode) -> list[tuple[int, int, int]]:
-    """(appointment number, PHQ-9 total, GAD-7 total) where both were answered."""
-    out = []
-    for a in attended(episode):
-        phq, gad = answers(a, "phq9"), answers(a, "gad7")
-        if phq is not None and gad is not None:
-            out.append(
-                (a.number, sum(int(phq[i]) for i in PHQ_ITEMS), sum(int(gad[i]) for i in GAD_ITEMS))
-            )
-    return out
 
 
 def checkins(episode: SimEpisode) -> list[tuple[int, float]]:
