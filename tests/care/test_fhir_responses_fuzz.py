@@ -17,6 +17,7 @@ from alliance.care.models import Response
 from tests import factories
 from tests.care.test_fhir_responses import bundle, qr
 from tests.faults.test_fuzz_cli import json_values
+from tests.faults.test_fuzz_importers import mutations
 
 FUZZ = settings(
     max_examples=150,
@@ -63,33 +64,8 @@ fhir_like = st.recursive(
     ),
     max_leaves=25,
 )
-
-
-def _mutations(document: dict[str, Any]) -> st.SearchStrategy[Any]:
-    """A valid response with one value anywhere in it replaced by something else."""
-    paths: list[tuple[Any, ...]] = []
-
-    def walk(node: Any, path: tuple[Any, ...]) -> None:
-        paths.append(path)
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, (*path, key))
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                walk(value, (*path, index))
-
-    walk(document, ())
-
-    def replace(choice: tuple[tuple[Any, ...], Any]) -> Any:
-        path, value = choice
-        copy = json.loads(json.dumps(document))
-        node = copy
-        for step in path[:-1]:
-            node = node[step]
-        node[path[-1]] = value
-        return copy
-
-    return st.tuples(st.sampled_from(paths[1:]), st.one_of(fhir_like, json_values)).map(replace)
+# What a mutation puts in place of one value of a valid response.
+_VALUES = st.one_of(fhir_like, json_values)
 
 
 @pytest.fixture
@@ -126,7 +102,9 @@ def test_any_json_gives_a_report(clinic_day: Any, payload: Any, client: str | No
 
 
 @FUZZ
-@given(payload=st.one_of(_mutations(VALID), _mutations(bundle(VALID)).map(lambda b: b)))
+@given(
+    payload=st.one_of(mutations(VALID, _VALUES), mutations(bundle(VALID), _VALUES).map(lambda b: b))
+)
 def test_a_valid_response_with_anything_changed_gives_a_report(
     clinic_day: Any, payload: Any
 ) -> None:

@@ -32,9 +32,12 @@ SHIPPED = Path(__file__).resolve().parents[2] / "alliance" / "measures" / "instr
 PHQ9 = json.loads((SHIPPED / "phq9.json").read_text())
 
 
-def _mutations(document: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """A real instrument file with one of its values replaced anywhere in the tree: deep inputs that
-    random JSON would rarely reach (a scoring block with a wrong type, an item without a linkId)."""
+def mutations(
+    document: dict[str, Any], values: st.SearchStrategy[Any] = json_values
+) -> st.SearchStrategy[dict[str, Any]]:
+    """A real document (an instrument file, a FHIR resource) with one of its values replaced by one
+    of `values` anywhere in the tree: deep inputs that random JSON would rarely reach (a scoring
+    block with a wrong type, an item without a linkId). Also used by tests/care's FHIR fuzzing."""
     paths: list[tuple[Any, ...]] = []
 
     def walk(node: Any, path: tuple[Any, ...]) -> None:
@@ -59,11 +62,11 @@ def _mutations(document: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
         node[path[-1]] = value
         return copy
 
-    return st.tuples(st.sampled_from(paths[1:]), json_values).map(replace)
+    return st.tuples(st.sampled_from(paths[1:]), values).map(replace)
 
 
 @FUZZ
-@given(st.one_of(json_values, _mutations(PHQ9)), st.booleans())
+@given(st.one_of(json_values, mutations(PHQ9)), st.booleans())
 def test_fhir_import_raises_only_instrument_file_errors(document: Any, better: bool) -> None:
     try:
         imported = import_questionnaire(document, higher_is_better=better)
@@ -74,7 +77,7 @@ def test_fhir_import_raises_only_instrument_file_errors(document: Any, better: b
 
 
 @FUZZ
-@given(st.one_of(json_values, _mutations(PHQ9)))
+@given(st.one_of(json_values, mutations(PHQ9)))
 def test_instrument_files_raise_only_instrument_file_errors(document: Any) -> None:
     try:
         parse_instrument(document, source="fuzz.json")
