@@ -6,7 +6,6 @@ once, quietly."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone, translation
@@ -20,12 +19,12 @@ from alliance.alerts.reactions import REACTIONS, RecurringReaction
 from alliance.alerts.settings import UNVERIFIED, AlertSettings
 from alliance.care import alert_mail, alert_sync
 from alliance.care.alert_text import opening_source, setting_source, shown
-from alliance.care.models import Alert, Appointment, Episode, Respondent, ResponseSource
-from alliance.care.responses import record_response
+from alliance.care.models import Alert
 from alliance.care.templatetags.alert_tags import prompt_text
 from alliance.operations.models import OutboundEmail
 from tests import factories
 from tests.alerts.strategies import episode_series
+from tests.care.test_alert_sync import RUPTURE_SERIES, _checkins
 
 FIELDS = ("title", "explanation", "suggestion")
 DECIMAL_POINT = re.compile(r"\d\.\d")
@@ -98,27 +97,10 @@ def test_openings_and_setting_sources_in_spanish() -> None:
         assert setting_source("not a known source") == "not a known source"
 
 
-def _rupture(episode: Episode) -> None:
-    for number, total in enumerate([8, 8, 9, 8, 4], start=1):
-        appointment: Appointment = factories.AppointmentFactory.create(
-            episode=episode,
-            session_number=number,
-            scheduled_at=timezone.now() - timedelta(days=7 * (30 - number)),
-        )
-        record_response(
-            episode=episode,
-            appointment=appointment,
-            instrument_id="checkin",
-            answers={"bond": total, "goals": total, "tasks": total, "overall": total},
-            respondent=Respondent.CLIENT,
-            source=ResponseSource.CHECKIN,
-        )
-
-
 @pytest.mark.django_db
 def test_the_first_recompute_after_the_upgrade_adds_the_messages_once_and_quietly() -> None:
     episode = factories.EpisodeFactory.create()
-    _rupture(episode)
+    _checkins(episode, RUPTURE_SERIES)
     alert_sync.sync([episode.pk])
     alert = Alert.objects.get(kind="rupture")
     alert_mail.notify_new_alerts()
