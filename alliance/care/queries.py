@@ -293,7 +293,8 @@ def caseload_order(
 ) -> list[Placed]:
     """The caseload's episodes in the table's order, computing only what the order and the attention
     list need (four figures, not ten), so that a page of the table can be chosen before its rows are
-    read."""
+    read. For any set of episodes; the caseload page uses own_caseload_order, which must return the
+    same (tests/care/test_prepared_caseload.py holds the two together)."""
     now = timezone.now()
     chosen = filters or CaseloadFilter()
     ordered = with_newest_open_alert(
@@ -309,7 +310,8 @@ ROW_COLUMNS = tuple(c for c in CASELOAD_COLUMNS if c not in ("open_alerts", "top
 
 def caseload_rows(episodes: QuerySet[Episode], places: Sequence[Placed]) -> list[dict[str, Any]]:
     """The table rows of these episodes (one page of caseload_order), in their order; the figures the
-    order was computed from are taken from `places`, not computed again."""
+    order was computed from are taken from `places`, not computed again. The reference for
+    own_caseload_rows, as caseload_order is for own_caseload_order."""
     placed = {place.pk: place for place in places}
     rows = {
         row["pk"]: row
