@@ -31,7 +31,7 @@ from alliance.care.alert_sync import raise_risk_alerts
 from alliance.care.models import ClinicSettings, Goal, Respondent, ResponseSource
 from alliance.care.responses import record_response
 from alliance.care.tasks import schedule_recompute
-from alliance.checkin import flow, resilience
+from alliance.checkin import flow, resilience, shared_pages
 from alliance.checkin.concern_form import ConcernForm
 from alliance.checkin.copy import LANGUAGE_NAMES, LANGUAGES, copy_for, default_crisis_resources
 from alliance.checkin.forms import InstrumentForm
@@ -98,10 +98,13 @@ def _page(
     lang: str,
     context: dict[str, Any] | None = None,
     status: int = 200,
+    *,
+    shared: bool = False,
 ) -> HttpResponse:
+    """A client page in the client's language. `shared`: the page is the same for every link in the
+    same state but for the token, and is rendered once per state (alliance.checkin.shared_pages)."""
     base = {
         "lang": lang,
-        "t": copy_for(lang),
         "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         "current_path": request.path,
     }
@@ -109,10 +112,18 @@ def _page(
     if token:
         base["support_url"] = link_to("checkin_support", token)
         base["concern_url"] = link_to("checkin_concern", token)
+    copy = {"t": copy_for(lang)}
     # Client pages speak the client's language whatever the browser or a staff session says: every
     # message rendered on the page (templates, form errors) is resolved in it.
     with translation.override(lang):
-        response = render(request, template, {**base, **(context or {})}, status=status)
+        html = None
+        if shared and token:
+            page = {**base, **(context or {})}
+            html = shared_pages.render(request, template, lang, page, token, per_language=copy)
+        if html is not None:
+            response = HttpResponse(html, status=status)
+        else:
+            response = render(request, template, {**copy, **base, **(context or {})}, status=status)
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     if asked_language(request.GET) is not None:
@@ -185,10 +196,17 @@ def _open(
 
 def _after_opens_text(link: CheckinLink, lang: str) -> str:
     """When the after-session part opens, in the client's words and the clinic's time zone."""
-    with translation.override(lang):
-        when = formats.date_format(
-            timezone.localtime(flow.after_opens_at(link.appointment)), copy_for(lang)["when_format"]
-        )
+    return _after_opens_words(
+        flow.after_opens_at(link.appointment), lang, timezone.get_current_timezone_name()
+    )
+
+
+@lru_cache(maxsize=4096)
+def _after_opens_words(at: datetime, lang: str, zone: str) -> str:
+    # Remembered per moment, language and zone: every landing before the session says it, and the
+    # clients of one appointment slot share it (formatting a date in a language was 3% of the page).
+    with translation.override(lang), timezone.override(zone):
+        when = formats.date_format(timezone.localtime(at), copy_for(lang)["when_format"])
     return copy_for(lang)["after_opens"].format(when=when)
 
 
@@ -246,7 +264,7 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
         "after_opens": "" if after_open else _after_opens_text(link, lang),
         "all_done": all(s.done for s in steps),
     }
-    return _page(request, "checkin/landing.html", lang, context)
+    return _page(request, "checkin/landing.html", lang, context, shared=True)
 
 
 def _render_form(

@@ -86,11 +86,26 @@ def _cached(user_dir: Path | None) -> Registry:
 
 def registry() -> Registry:
     """The registry for the current environment (cached per user directory)."""
-    return _cached(user_instruments_dir())
+    return _for_environment(
+        os.environ.get("ALLIANCE_INSTRUMENTS_DIR"), os.environ.get("ALLIANCE_DATA_DIR")
+    )
+
+
+@lru_cache(maxsize=8)
+def _for_environment(explicit: str | None, data: str | None) -> Registry:
+    # Keyed by the two variables' text: every check-in page looks instruments up several times, and
+    # building the directory's Path for each lookup was 3% of the landing page's time.
+    environ = {
+        name: value
+        for name, value in (("ALLIANCE_INSTRUMENTS_DIR", explicit), ("ALLIANCE_DATA_DIR", data))
+        if value is not None
+    }
+    return _cached(user_instruments_dir(environ))
 
 
 def clear_cache() -> None:
     """Forget loaded instruments, e.g. after a file was added to the user directory."""
+    _for_environment.cache_clear()
     _cached.cache_clear()
 
 

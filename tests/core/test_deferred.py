@@ -9,14 +9,17 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.test import Client as HttpClient
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
+from alliance.accounts.audit import log_clients_viewed
 from alliance.accounts.models import AuditEvent
 from alliance.checkin.models import CheckinLink
 from alliance.checkin.page_forms import new_started_value
 from alliance.core import deferred
+from tests import factories
 from tests.checkin.conftest import Visit, checkin
 
 
@@ -80,3 +83,19 @@ def test_a_failed_batch_is_kept_for_the_next_attempt(
     assert _opened_events() == 0
     assert deferred.flush() == 2
     assert _opened_events() == 1
+
+
+def test_a_batch_of_reads_is_written_in_multi_row_inserts_each_row_once(deferring: None) -> None:
+    # A caseload view records one read per client shown; 250 of them are three INSERT statements,
+    # not 250, and every event arrives exactly once with its own client.
+    clients = [factories.ClientFactory.create(code=f"C-BATCH{i}") for i in range(3)]
+    ids = [clients[i % 3].pk for i in range(250)]
+    log_clients_viewed("care.caseload.viewed", ids, actor_label="system")
+    with CaptureQueriesContext(connection) as queries:
+        assert deferred.flush() == 250
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 3
+    viewed = AuditEvent.objects.filter(action="care.caseload.viewed")
+    assert viewed.count() == 250
+    for client in clients:
+        assert viewed.filter(client_id=client.pk).count() == ids.count(client.pk)
