@@ -85,18 +85,20 @@ def record_opening(link: CheckinLink, now: datetime | None = None, *, soon: bool
     if link.first_opened_at is not None:
         return
     link.first_opened_at = now or timezone.now()
-    if soon and deferred.enabled() and not connection.in_atomic_block:
-        field = CheckinLink._meta.get_field("first_opened_at")
-        quote = connection.ops.quote_name
-        deferred.write(
-            f"UPDATE {quote(CheckinLink._meta.db_table)} SET {quote(field.column)} = %s "  # noqa: S608
-            f"WHERE {quote('id')} = %s AND {quote(field.column)} IS NULL",
-            [field.get_db_prep_save(link.first_opened_at, connection), link.pk],
-        )
-        return
-    CheckinLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(
-        first_opened_at=link.first_opened_at
+    field = CheckinLink._meta.get_field("first_opened_at")
+    quote = connection.ops.quote_name
+    # Written by hand, not with a queryset's update(): a submission runs this inside its write
+    # transaction, where the ORM's compilation was a tenth of the time the database stays locked.
+    statement = (
+        f"UPDATE {quote(CheckinLink._meta.db_table)} SET {quote(field.column)} = %s "  # noqa: S608
+        f"WHERE {quote('id')} = %s AND {quote(field.column)} IS NULL"
     )
+    params = [field.get_db_prep_save(link.first_opened_at, connection), link.pk]
+    if soon and deferred.enabled() and not connection.in_atomic_block:
+        deferred.write(statement, params)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
 
 
 def revoke(link: CheckinLink) -> None:
