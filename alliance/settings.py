@@ -148,16 +148,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
     }
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+elif (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and os.environ.get("DATABASE_PREPARED_STATEMENTS", "1") != "0"
+):
     # Parameters bound by the server, and a statement run twice on a connection kept prepared there:
     # PostgreSQL then parses and plans the same statement once per connection rather than on every
     # request. Measured with benchmarks/load.py (issue 10, point 6): the check-in landing page's
     # database CPU went from 0.9 to 0.3 ms, the caseload's from 8.5 to 6.6 ms. A connection pooler in
     # transaction mode that cannot keep prepared statements needs DATABASE_PREPARED_STATEMENTS=0.
-    if os.environ.get("DATABASE_PREPARED_STATEMENTS", "1") != "0":
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            {"server_side_binding": True, "prepare_threshold": 2}
-        )
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": 2}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A shared cache (the database) so rate limits and lockouts hold across worker processes without

@@ -31,4 +31,3 @@ def tune_for_web() -> None:
     gc.freeze()
     _, second, third = gc.get_threshold()
     gc.set_threshold(FIRST_GENERATION_THRESHOLD, second, third)
-
