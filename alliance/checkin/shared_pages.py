@@ -13,10 +13,10 @@ What keeps this exact:
 - only a token made of URL-safe characters is put in (every token Alliance makes is; a page for any
   other text is rendered as usual), so the replacement needs no escaping and cannot change the
   page's markup;
-- the check-in templates use no value of the request besides its URL name (no CSRF token, nonce,
-  user or message); a page that holds the real token after rendering with the placeholder took it
-  from the request, and is not remembered; tests/checkin/test_shared_pages.py renders both ways
-  and compares.
+- the page is rendered without the request, so no context processor adds a value of this
+  request's own (user, CSRF token, messages); a page that still holds the real token after
+  rendering with the placeholder took it from somewhere the key cannot see, and is not remembered;
+  tests/checkin/test_shared_pages.py renders both ways and compares.
 """
 
 from __future__ import annotations
@@ -76,10 +76,12 @@ def render(
         if html is not None:
             _pages.move_to_end(key)
     if html is None:
-        html = render_to_string(template, {**per_language, **keyed}, request)
+        # Without the request: no context processor can add anything of this request's own (a
+        # signed-in staff member's name on a shared computer, a CSRF token) to a shared page.
+        html = render_to_string(template, {**per_language, **keyed})
         if token in html:
-            # Something of this request's own (not from `context`) reached the page: it is not the
-            # same for every link in this state, so it is never remembered.
+            # Something the key does not hold reached the page with the token in it: the page is
+            # not the same for every link in this state, so it is never remembered.
             return None
         with _lock:
             _pages[key] = html

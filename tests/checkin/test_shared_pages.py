@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.http import HttpRequest
 from django.test import Client as HttpClient
 
 from alliance.care import models as care
@@ -117,3 +118,33 @@ def test_a_token_of_other_characters_is_never_put_in(visit: Visit) -> None:
         )
         is None
     )
+
+
+def test_a_staff_member_signed_in_on_the_same_browser_leaves_nothing_in_the_shared_page(
+    visit: Visit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A therapist opens a client's link on the clinic's computer (to help them, say): the page they
+    # see, remembered for every link in this state, holds nothing of theirs.
+    therapist = visit.episode.therapist
+    calls: list[tuple[object, ...]] = []
+    render = shared_pages.render_to_string
+
+    def spy(*args: object, **kwargs: object) -> str:
+        calls.append(args + tuple(kwargs.values()))
+        return render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shared_pages, "render_to_string", spy)
+    browser = HttpClient()
+    browser.force_login(therapist)
+    seen = browser.get(visit.url())
+    assert seen.status_code == 200
+    # Rendered without the request, so no context processor (user, CSRF, messages) took part.
+    assert len(calls) == 1
+    assert not any(isinstance(arg, HttpRequest) for arg in calls[0])
+    monkeypatch.undo()
+    assert therapist.email not in seen.content.decode()
+    assert len(shared_pages._pages) == 1
+    (remembered,) = shared_pages._pages.values()
+    assert therapist.email not in remembered
+    assert "csrfmiddlewaretoken" not in remembered
+    assert _html(visit.url(), shared=True, monkeypatch=monkeypatch) == seen.content.decode()
