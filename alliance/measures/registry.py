@@ -79,13 +79,9 @@ def load_registry(shipped_dir: Path = SHIPPED_DIR, user_dir: Path | None = None)
     return Registry(instruments, tuple(problems), user_dir, shipped_ids)
 
 
-@lru_cache(maxsize=8)
-def _cached(user_dir: Path | None) -> Registry:
-    return load_registry(SHIPPED_DIR, user_dir)
-
-
 def registry() -> Registry:
-    """The registry for the current environment (cached per user directory)."""
+    """The registry for the current environment (cached per ALLIANCE_INSTRUMENTS_DIR and
+    ALLIANCE_DATA_DIR)."""
     return _for_environment(
         os.environ.get("ALLIANCE_INSTRUMENTS_DIR"), os.environ.get("ALLIANCE_DATA_DIR")
     )
@@ -93,20 +89,20 @@ def registry() -> Registry:
 
 @lru_cache(maxsize=8)
 def _for_environment(explicit: str | None, data: str | None) -> Registry:
-    # Keyed by the two variables' text: every check-in page looks instruments up several times, and
-    # building the directory's Path for each lookup was 3% of the landing page's time.
+    # Keyed by the two variables' text, not by the directory's Path: every check-in page looks
+    # instruments up several times, and building the Path for each lookup was 3% of the landing
+    # page's time.
     environ = {
         name: value
         for name, value in (("ALLIANCE_INSTRUMENTS_DIR", explicit), ("ALLIANCE_DATA_DIR", data))
         if value is not None
     }
-    return _cached(user_instruments_dir(environ))
+    return load_registry(SHIPPED_DIR, user_instruments_dir(environ))
 
 
 def clear_cache() -> None:
     """Forget loaded instruments, e.g. after a file was added to the user directory."""
     _for_environment.cache_clear()
-    _cached.cache_clear()
 
 
 def get_instrument(instrument_id: str) -> Instrument:
