@@ -318,7 +318,9 @@ USE_TZ = True
 # Jobs live in the database (django-tasks-db): no broker to run. `alliance worker` processes them.
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("ALLIANCE_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": os.environ.get(
+            "ALLIANCE_TASKS_BACKEND", "alliance.operations.task_backend.DatabaseBackend"
+        ),
     }
 }
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from alliance.accounts.models import User
 from alliance.care.comments import has_something_to_say
 from alliance.care.models import Appointment, Episode, Respondent, Response, ResponseSource
+from alliance.core.inserts import RowInsert
 from alliance.measures import get_instrument
 
 
@@ -82,6 +83,67 @@ def _existing(appointment: Appointment | None, instrument: str, respondent: str)
     ).first()
 
 
+@dataclass(frozen=True)
+class PendingResponse:
+    """A scored response with its INSERT prepared (alliance.core.inserts), not yet stored: made before
+    the caller's write transaction, so that scoring and compiling are not done while the transaction
+    holds SQLite's one writer (issue 10, point 6). `store()` inside the transaction writes it."""
+
+    response: Response
+    insert: RowInsert
+
+    def store(self, *, known_new: bool = False) -> Recorded:
+        """Store the response, or return the one already stored for the same appointment,
+        instrument and respondent. `known_new`: the caller read in this request that there is none
+        (the check-in's link lookup reads the answered forms with the link), so the duplicate
+        check's SELECT is skipped; the unique constraint still catches a submission that raced this
+        one, and the INSERT then writes nothing (no savepoint needed: see RowInsert)."""
+        response = self.response
+        existing = (
+            None
+            if known_new
+            else _existing(response.appointment, response.instrument, response.respondent)
+        )
+        if existing is not None:
+            return Recorded(existing, created=False)
+        # The row and its audit event (post_save) commit together; inside the caller's transaction
+        # this adds no savepoint.
+        with transaction.atomic(savepoint=False):
+            created = self.insert.execute()
+        if created:
+            return Recorded(response, created=True)
+        # A concurrent submission of the same form won the race: theirs is the one response.
+        existing = _existing(response.appointment, response.instrument, response.respondent)
+        if existing is None:
+            raise IntegrityError(f"Response for {response.instrument} was not stored: a constraint")
+        return Recorded(existing, created=False)
+
+
+def prepare_response(
+    *,
+    episode: Episode,
+    instrument_id: str,
+    answers: Mapping[str, Any],
+    respondent: str,
+    source: str,
+    appointment: Appointment | None = None,
+    submitted_by: User | None = None,
+    submitted_at: Any = None,
+) -> PendingResponse:
+    """Score the answers and prepare the row's INSERT (see PendingResponse)."""
+    response = build_response(
+        episode=episode,
+        instrument_id=instrument_id,
+        answers=answers,
+        respondent=respondent,
+        source=source,
+        appointment=appointment,
+        submitted_by=submitted_by,
+        submitted_at=submitted_at,
+    )
+    return PendingResponse(response, RowInsert(response, ignore_conflicts=True))
+
+
 def record_response(
     *,
     episode: Episode,
@@ -95,10 +157,8 @@ def record_response(
     known_new: bool = False,
 ) -> Recorded:
     """Store one response, or return the one already stored for the same appointment, instrument and
-    respondent. `known_new`: the caller read in this request that there is none (the check-in's link
-    lookup reads the answered forms with the link), so the duplicate check's SELECT is skipped; the
-    unique constraint still catches a submission that raced this one."""
-    response = build_response(
+    respondent (PendingResponse.store says how)."""
+    pending = prepare_response(
         episode=episode,
         instrument_id=instrument_id,
         answers=answers,
@@ -108,19 +168,7 @@ def record_response(
         submitted_by=submitted_by,
         submitted_at=submitted_at,
     )
-    existing = None if known_new else _existing(appointment, response.instrument, respondent)
-    if existing is not None:
-        return Recorded(existing, created=False)
-    try:
-        with transaction.atomic():
-            response.save()
-    except IntegrityError:
-        # A concurrent submission of the same form won the race: theirs is the one response.
-        existing = _existing(appointment, response.instrument, respondent)
-        if existing is None:
-            raise
-        return Recorded(existing, created=False)
-    return Recorded(response, created=True)
+    return pending.store(known_new=known_new)
 
 
 SCORED_FIELDS = (
@@ -157,10 +205,12 @@ def update_therapist_rating(response: Response, answers: Mapping[str, Any], user
 
 
 __all__ = [
+    "PendingResponse",
     "Recorded",
     "Respondent",
     "ResponseSource",
     "build_response",
+    "prepare_response",
     "record_response",
     "split_answers",
 ]

@@ -6,11 +6,14 @@ The dependency runs one way: jobs call alert_sync, and alert_sync never imports 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django_tasks_db import DatabaseBackend
 
 from alliance.care import alert_mail, alert_sync, escalation
 from alliance.care.models import AlertKind
+from alliance.operations import task_backend
 from alliance.operations.tasks import retrying
 
 
@@ -36,7 +39,17 @@ def schedule_recompute(episode_id: int) -> None:
     cannot lose the recompute, and a client's submission is one commit instead of two (on PostgreSQL
     each commit waits for the disk: issue 10, point 6). The worker cannot see the row before the
     change is committed. Any other backend is told only once the change has committed."""
-    if isinstance(recompute_episode_alerts.get_backend(), DatabaseBackend):
-        recompute_episode_alerts.enqueue(episode_id)
-    else:
-        transaction.on_commit(lambda: recompute_episode_alerts.enqueue(episode_id))
+    prepare_recompute(episode_id)()
+
+
+def prepare_recompute(episode_id: int) -> Callable[[], object]:
+    """`schedule_recompute`, in two steps: call this before the transaction, and what it returns
+    inside it. With Alliance's job backend (alliance.operations.task_backend) the row is built and
+    its INSERT prepared now, so that the transaction (on SQLite, the one writer every other
+    submission waits for) only runs the statement."""
+    backend = recompute_episode_alerts.get_backend()
+    if isinstance(backend, task_backend.DatabaseBackend):
+        return backend.prepare(recompute_episode_alerts, episode_id).enqueue
+    if isinstance(backend, DatabaseBackend):
+        return lambda: recompute_episode_alerts.enqueue(episode_id)
+    return lambda: transaction.on_commit(lambda: recompute_episode_alerts.enqueue(episode_id))

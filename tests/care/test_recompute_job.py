@@ -9,10 +9,12 @@ from django.db import transaction
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
-from alliance.care.tasks import schedule_recompute
+from alliance.care.models import Respondent, ResponseSource
+from alliance.care.responses import record_response
+from alliance.care.tasks import prepare_recompute, schedule_recompute
 from tests import factories
 
-IN_DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+IN_DATABASE = {"default": {"BACKEND": "alliance.operations.task_backend.DatabaseBackend"}}
 
 
 class Abandoned(Exception):
@@ -36,3 +38,37 @@ def test_the_job_rolls_back_with_the_change_and_commits_with_it() -> None:
             schedule_recompute(episode.pk)
         assert _jobs() == 1
         assert DBTaskResult.objects.get().args_kwargs["args"] == [episode.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_recompute_is_written_in_the_transaction_and_run_by_the_worker() -> None:
+    from alliance.care.models import Alert
+    from tests.operations.test_jobs_recovery import _run_worker
+
+    appointment = factories.AppointmentFactory.create()
+    episode = appointment.episode
+    with override_settings(TASKS=IN_DATABASE):
+        recompute = prepare_recompute(episode.pk)
+        assert _jobs() == 0  # prepared, not written
+        with pytest.raises(Abandoned), transaction.atomic():
+            recompute()
+            raise Abandoned
+        assert _jobs() == 0  # rolled back with the change
+        recompute = prepare_recompute(episode.pk)
+        with transaction.atomic():
+            record_response(
+                episode=episode,
+                appointment=appointment,
+                instrument_id="phq9",
+                answers={str(n): 1 for n in range(1, 9)} | {"9": 2, "10": 1},
+                respondent=Respondent.CLIENT,
+                source=ResponseSource.CHECKIN,
+            )
+            recompute()
+        assert _jobs() == 1
+        _run_worker()
+    job = DBTaskResult.objects.get(task_path__endswith="recompute_episode_alerts")
+    assert job.status == "SUCCESSFUL", job.traceback
+    # The job recomputed the episode: the item-9 answer raised its risk alert, which it emailed.
+    assert Alert.objects.filter(episode=episode, kind="risk").exists()
+    assert DBTaskResult.objects.filter(task_path__endswith="deliver_email").exists()

@@ -15,6 +15,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 
 from alliance.care.models import Alert, Response
+from alliance.care.responses import PendingResponse
 from alliance.checkin import tokens
 from alliance.checkin.links import LATE_SUBMISSION_GRACE
 from alliance.checkin.models import CheckinLink
@@ -149,8 +150,8 @@ def test_expired_link_shows_a_friendly_page(visit: Visit) -> None:
 
 def test_database_error_keeps_the_answers_on_screen(visit: Visit, after_session: None) -> None:
     data = checkin(bond=3, better="The exercise felt pointless") | {"started": _started()}
-    with mock.patch(
-        "alliance.checkin.views.record_response", side_effect=OperationalError("database is locked")
+    with mock.patch.object(
+        PendingResponse, "store", side_effect=OperationalError("database is locked")
     ):
         page = HttpClient().post(visit.url("answer", "checkin"), data)
     body = page.content.decode()

@@ -19,7 +19,7 @@ from alliance.operations.models import EmailKind, EmailStatus, OutboundEmail, Pr
 from alliance.operations.outbox import SENDING_LEASE, queue
 from alliance.operations.tasks import deliver_email
 
-DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+DB_TASKS = {"default": {"BACKEND": "alliance.operations.task_backend.DatabaseBackend"}}
 DEAD = "worker:gone-host:4242"
 
 

@@ -24,7 +24,7 @@ from alliance.operations.tasks import deliver_email, job_backoff, retrying
 
 pytestmark = pytest.mark.django_db
 
-DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+DB_TASKS = {"default": {"BACKEND": "alliance.operations.task_backend.DatabaseBackend"}}
 
 
 def _queue(key: str = "k1", kind: str = EmailKind.ALERT_URGENT) -> OutboundEmail:

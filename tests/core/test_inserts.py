@@ -1,0 +1,162 @@
+"""alliance.core.inserts writes the row `save()` would write, with the signals `save()` sends, and
+leaves out a row a unique constraint refuses without breaking the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Value
+from django.db.models.signals import post_save, pre_save
+from django.db.models.sql.compiler import SQLInsertCompiler
+from django.forms.models import model_to_dict
+from django.test import override_settings
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+from alliance.accounts.models import AuditEvent
+from alliance.care.models import Appointment, Respondent, Response, ResponseSource
+from alliance.care.responses import build_response
+from alliance.care.tasks import recompute_episode_alerts
+from alliance.core import inserts
+from alliance.core.inserts import NotInsertable, RowInsert
+from tests import factories
+
+PHQ9 = {str(n): v for n, v in enumerate([2, 2, 1, 1, 2, 1, 1, 0, 1], start=1)} | {"10": 1}
+IN_DATABASE = {"default": {"BACKEND": "alliance.operations.task_backend.DatabaseBackend"}}
+
+
+def _response(appointment: Appointment, text: str = "") -> Response:
+    return build_response(
+        episode=appointment.episode,
+        appointment=appointment,
+        instrument_id="checkin",
+        answers={"bond": 8, "goals": 7, "tasks": 6, "overall": 8, "better": text},
+        respondent=Respondent.CLIENT,
+        source=ResponseSource.CHECKIN,
+    )
+
+
+def _stored(pk: int) -> dict[str, Any]:
+    return model_to_dict(Response.objects.get(pk=pk), exclude=["id"])
+
+
+@pytest.mark.django_db
+def test_the_row_is_the_one_save_writes() -> None:
+    first, second = factories.AppointmentFactory.create_batch(2)
+    saved = _response(first, "The homework felt rushed")
+    saved.save()
+    inserted = _response(second, "The homework felt rushed")
+    inserted.submitted_at = saved.submitted_at
+    assert RowInsert(inserted).execute() is True
+    assert inserted.pk is not None and inserted.pk != saved.pk
+    assert inserted._state.adding is False
+    expected = _stored(saved.pk) | {"appointment": second.pk, "episode": second.episode_id}
+    assert _stored(inserted.pk) == expected
+    # The free text is encrypted at rest, as save() stores it, and reads back.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT open_answers FROM care_response WHERE id = %s", [inserted.pk])
+        (raw,) = cursor.fetchone()
+    assert "homework" not in raw
+    assert Response.objects.get(pk=inserted.pk).open_answers == {
+        "better": "The homework felt rushed"
+    }
+
+
+@pytest.mark.django_db
+def test_signals_are_sent_as_save_sends_them() -> None:
+    appointment = factories.AppointmentFactory.create()
+    response = _response(appointment)
+    seen: list[tuple[str, bool | None]] = []
+
+    def on_pre(sender: Any, instance: Response, **kwargs: Any) -> None:
+        seen.append(("pre", instance.pk is None))
+
+    def on_post(sender: Any, instance: Response, created: bool, **kwargs: Any) -> None:
+        seen.append(("post", created and instance.pk is not None))
+
+    pre_save.connect(on_pre, sender=Response)
+    post_save.connect(on_post, sender=Response)
+    try:
+        RowInsert(response).execute()
+    finally:
+        pre_save.disconnect(on_pre, sender=Response)
+        post_save.disconnect(on_post, sender=Response)
+    assert seen == [("pre", True), ("post", True)]
+    # The audit trail hangs on post_save (alliance.care.signals).
+    assert AuditEvent.objects.filter(
+        action="care.response.created", object_id=str(response.pk)
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_a_refused_row_is_left_out_and_the_transaction_goes_on() -> None:
+    appointment = factories.AppointmentFactory.create()
+    with transaction.atomic():
+        assert RowInsert(_response(appointment), ignore_conflicts=True).execute() is True
+        duplicate = _response(appointment)
+        assert RowInsert(duplicate, ignore_conflicts=True).execute() is False
+        assert duplicate.pk is None and duplicate._state.adding is True
+        # PostgreSQL would refuse every later statement of a transaction whose INSERT failed.
+        assert Response.objects.filter(appointment=appointment).count() == 1
+    assert AuditEvent.objects.filter(action="care.response.created").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_statement_is_compiled_once() -> None:
+    first, second, third = factories.AppointmentFactory.create_batch(3)
+    RowInsert(_response(first), ignore_conflicts=True).execute()
+    with mock.patch.object(SQLInsertCompiler, "as_sql", side_effect=AssertionError("compiled")):
+        assert RowInsert(_response(second), ignore_conflicts=True).execute() is True
+    # Another conflict rule is another statement.
+    assert RowInsert(_response(third)).execute() is True
+    assert Response.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_row_is_inserted_once() -> None:
+    row = RowInsert(_response(factories.AppointmentFactory.create()))
+    row.execute()
+    with pytest.raises(RuntimeError):
+        row.execute()
+
+
+@pytest.mark.django_db
+def test_what_save_would_do_differently_is_refused() -> None:
+    response = _response(factories.AppointmentFactory.create())
+    response.band = Value("severe")
+    with pytest.raises(NotInsertable):
+        RowInsert(response)
+    assert Response.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_cached_statement_matches_the_fields_given() -> None:
+    # A row whose primary key is already set includes it: a statement of its own, not the cached one.
+    appointment, other = factories.AppointmentFactory.create_batch(2)
+    RowInsert(_response(appointment)).execute()
+    with_pk = _response(other)
+    with_pk.pk = 987_654
+    assert RowInsert(with_pk).execute() is True
+    assert Response.objects.filter(pk=987_654, appointment=other).exists()
+    keys = [key for key in inserts._STATEMENTS if key[0] is Response]
+    assert len({key[3] for key in keys}) >= 2
+
+
+@pytest.mark.django_db
+def test_the_job_row_is_the_one_the_library_writes() -> None:
+    episode = factories.EpisodeFactory.create()
+    before = timezone.now()
+    with override_settings(TASKS=IN_DATABASE):
+        result = recompute_episode_alerts.enqueue(episode.pk)
+    row = DBTaskResult.objects.get(pk=result.id)
+    assert row.args_kwargs == {"args": [episode.pk], "kwargs": {}}
+    assert row.task_path == "alliance.care.tasks.recompute_episode_alerts"
+    # The library's pre_save receiver set "run at once", and auto_now_add the time it was enqueued.
+    assert row.run_after == get_date_max()
+    assert row.enqueued_at >= before
+    assert (row.status, row.queue_name, row.backend_name) == ("READY", "default", "default")
+    # The worker's own query finds it.
+    assert DBTaskResult.objects.ready().filter(pk=row.pk).exists()
