@@ -148,8 +148,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
     }
-elif (
-    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that asks the server only when it has written unasked
+    # (alliance/core/postgresql/base.py says why).
+    DATABASES["default"]["ENGINE"] = "alliance.core.postgresql"
+if (
+    DATABASES["default"]["ENGINE"] == "alliance.core.postgresql"
     and os.environ.get("DATABASE_PREPARED_STATEMENTS", "1") != "0"
 ):
     # Parameters bound by the server, and a statement run twice on a connection kept prepared there:

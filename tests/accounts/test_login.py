@@ -107,7 +107,7 @@ def test_database_url_selects_postgresql(monkeypatch: pytest.MonkeyPatch, tmp_pa
     import alliance.settings as production
 
     production = importlib.reload(production)
-    assert production.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert production.DATABASES["default"]["ENGINE"] == "alliance.core.postgresql"
     monkeypatch.delenv("DATABASE_URL")
     production = importlib.reload(production)
     options = production.DATABASES["default"]["OPTIONS"]
