@@ -24,8 +24,10 @@ this script loads) and runs wrk against:
 Every scenario is warmed up for `--warmup` seconds, then measured for `--duration`; just before each
 page the bare view is measured again, and the page's ratio is to that adjacent measurement (the
 machine's speed drifts within a run). It prints requests per second and their ratio to the bare view,
-latency p50/p95/p99, and non-2xx/3xx answers and socket errors, per run and as the median with the
-range over `--runs` runs. The servers are stopped and the
+latency p50/p95/p99, non-2xx/3xx answers and socket errors, and the CPU time each request cost (the
+gunicorn workers', and on PostgreSQL the database server's, read from /proc: steadier than requests
+per second when the machine's speed drifts), per run and as the median with the range over `--runs`
+runs. The servers are stopped and the
 temporary database dropped on exit, Ctrl-C included. Without wrk (/usr/bin/wrk) it says so and exits 0:
 CI does not run it.
 
@@ -317,8 +319,75 @@ def _in_app(env: dict[str, str], *arguments: str) -> None:
     )
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (0 once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU time per request, the steadier measure on a machine whose speed drifts: the gunicorn
+    workers' (the app's) and, on PostgreSQL, the server processes serving the throwaway database
+    (read from /proc, so the database must run on this machine; otherwise its share reads 0).
+    A database process that ends during a run loses the time it used in that run; Alliance keeps
+    its connections for a minute, longer than a run."""
+
+    def __init__(self, master: int, database_url: str | None) -> None:
+        self.master = master
+        self.database = None
+        if database_url:
+            import psycopg
+
+            self.database = psycopg.connect(database_url, autocommit=True)
+
+    def _database_pids(self) -> set[int]:
+        if self.database is None:
+            return set()
+        rows = self.database.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+        return {int(row[0]) for row in rows}
+
+    def start(self) -> dict[str, dict[int, float]]:
+        return {
+            "app": {pid: _cpu_seconds(pid) for pid in _children(self.master)},
+            "database": {pid: _cpu_seconds(pid) for pid in self._database_pids()},
+        }
+
+    def per_request(self, started: dict[str, dict[int, float]], requests: int) -> dict[str, float]:
+        pids = {"app": set(_children(self.master)), "database": self._database_pids()}
+        used = {}
+        for part, before in started.items():
+            seconds = sum(
+                _cpu_seconds(pid) - before.get(pid, 0.0) for pid in pids[part] | set(before)
+            )
+            used[f"{part}_cpu_ms"] = 1000 * seconds / max(requests, 1)
+        return used
+
+    def close(self) -> None:
+        if self.database is not None:
+            self.database.close()
+
+
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], args: argparse.Namespace) -> Iterator[str]:
+def gunicorn(env: dict[str, str], args: argparse.Namespace) -> Iterator[tuple[str, int]]:
     port = _free_port()
     command = [
         PYTHON, "-m", "gunicorn", "alliance.wsgi:application",
@@ -344,7 +413,7 @@ def gunicorn(env: dict[str, str], args: argparse.Namespace) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.3)
-        yield base
+        yield base, process.pid
     finally:
         _stop(process)
 
@@ -420,7 +489,9 @@ def run_database(database: str, args: argparse.Namespace) -> dict[str, Any]:
             f"{info['therapist_active_clients']} active clients",
             flush=True,
         )
-        base = stack.enter_context(gunicorn(env, args))
+        base, master = stack.enter_context(gunicorn(env, args))
+        meter = CpuMeter(master, env.get("DATABASE_URL"))
+        stack.callback(meter.close)
         print(
             f"   gunicorn: {args.workers} workers, {args.worker_class}, {args.threads} thread(s)",
             flush=True,
@@ -482,6 +553,7 @@ def run_database(database: str, args: argparse.Namespace) -> dict[str, Any]:
                         threads=args.wrk_threads,
                         work=data_dir,
                     )
+                started = meter.start()
                 measured = wrk(
                     base,
                     scenario,
@@ -490,6 +562,7 @@ def run_database(database: str, args: argparse.Namespace) -> dict[str, Any]:
                     threads=args.wrk_threads,
                     work=data_dir,
                 )
+                measured |= meter.per_request(started, measured["requests"])
                 measured["reference_rps"] = reference or measured["rps"]
                 wal = data_dir / "alliance.sqlite3-wal"
                 if label == "SQLite" and wal.exists():
@@ -554,15 +627,22 @@ def _print_run(
     print(f"\n   run {run + 1} ({label})")
     print(
         f"   {'page':<12} {'conn':>4} {'req/s':>8} {'÷ bare':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}"
+        f" {'CPU ms/request':>16}"
     )
     for name, measured in results.items():
         m = measured[-1]
         print(
             f"   {name:<12} {'':>4} {m['rps']:>8.0f} {m['rps'] / m['reference_rps']:>7.1%} {m['p50_us'] / 1000:>7.1f} "
             f"{m['p95_us'] / 1000:>7.1f} {m['p99_us'] / 1000:>7.1f} {m['errors']:>6}"
+            f" {_cpu_text(m['app_cpu_ms'], m['database_cpu_ms']):>16}"
             + (f"   WAL after: {m['wal_bytes'] / 1e6:.1f} MB" if "wal_bytes" in m else "")
         )
     print("   submission: " + ", ".join(f"{k} {v}" for k, v in integrity.items()), flush=True)
+
+
+def _cpu_text(app: float, database: float) -> str:
+    # The app's CPU per request, and the database server's after "+" (PostgreSQL only).
+    return f"{app:.2f}" + (f" + {database:.2f}" if database else "")
 
 
 def _median_range(values: list[float], fmt: str) -> str:
@@ -577,6 +657,7 @@ def summarise(outcome: dict[str, Any], args: argparse.Namespace) -> dict[str, An
     )
     print(
         f"   {'page':<12} {'req/s':>18} {'÷ bare':>22} {'p50 ms':>20} {'p95 ms':>20} {'p99 ms':>20} errors"
+        "   CPU ms/request (app + database)"
     )
     for name, measured in results.items():
         ratios = [m["rps"] / m["reference_rps"] for m in measured]
@@ -587,13 +668,21 @@ def summarise(outcome: dict[str, Any], args: argparse.Namespace) -> dict[str, An
             "p95_ms": [m["p95_us"] / 1000 for m in measured],
             "p99_ms": [m["p99_us"] / 1000 for m in measured],
             "errors": sum(m["errors"] for m in measured),
+            "app_cpu_ms": [m["app_cpu_ms"] for m in measured],
+            "database_cpu_ms": [m["database_cpu_ms"] for m in measured],
         }
         summary[name] = row
         print(
             f"   {name:<12} {_median_range(row['rps'], '.0f'):>18} "
             f"{_median_range([r * 100 for r in ratios], '.0f'):>20} % "
             f"{_median_range(row['p50_ms'], '.1f'):>20} {_median_range(row['p95_ms'], '.1f'):>20} "
-            f"{_median_range(row['p99_ms'], '.1f'):>20} {row['errors']}"
+            f"{_median_range(row['p99_ms'], '.1f'):>20} {row['errors']:>6}   "
+            f"{_median_range(row['app_cpu_ms'], '.2f')}"
+            + (
+                f" + {_median_range(row['database_cpu_ms'], '.2f')}"
+                if any(row["database_cpu_ms"])
+                else ""
+            )
         )
 
     def median_of(name: str, key: str) -> float | None:

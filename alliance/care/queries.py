@@ -22,8 +22,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
-    Window,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce, DenseRank
 from django.utils import timezone
