@@ -76,3 +76,29 @@ def test_a_later_instrument_change_never_rewrites_history(monkeypatch: pytest.Mo
         source=ResponseSource.CHECKIN,
     ).response
     assert second.instrument_version == "2.0.0" and first.instrument_version != "2.0.0"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("where", "index"),
+    [
+        ("appointment_id = 5", "one_response_per_appointment"),
+        ("appointment_id IN (5, 6)", "one_response_per_appointment"),
+        ("episode_id = 5", "care_response_episode_idx"),
+    ],
+)
+def test_the_keys_without_an_index_of_their_own_are_found_by_another(
+    where: str, index: str
+) -> None:
+    # The response's episode and appointment keys share the indexes that start with them
+    # (alliance/care/models.py, Response): looking responses up by either still reads an index.
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a test's tables are tiny
+            cursor.execute(f"EXPLAIN SELECT id FROM care_response WHERE {where}")  # noqa: S608
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN SELECT id FROM care_response WHERE {where}")  # noqa: S608
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert index in plan, plan
