@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -119,56 +119,29 @@ class PendingResponse:
         return Recorded(existing, created=False)
 
 
-def prepare_response(
-    *,
-    episode: Episode,
-    instrument_id: str,
-    answers: Mapping[str, Any],
-    respondent: str,
-    source: str,
-    appointment: Appointment | None = None,
-    submitted_by: User | None = None,
-    submitted_at: Any = None,
-) -> PendingResponse:
+class ResponseFields(TypedDict, total=False):
+    """`build_response`'s arguments, for the functions that pass them on."""
+
+    episode: Required[Episode]
+    instrument_id: Required[str]
+    answers: Required[Mapping[str, Any]]
+    respondent: Required[str]
+    source: Required[str]
+    appointment: Appointment | None
+    submitted_by: User | None
+    submitted_at: Any
+
+
+def prepare_response(**fields: Unpack[ResponseFields]) -> PendingResponse:
     """Score the answers and prepare the row's INSERT (see PendingResponse)."""
-    response = build_response(
-        episode=episode,
-        instrument_id=instrument_id,
-        answers=answers,
-        respondent=respondent,
-        source=source,
-        appointment=appointment,
-        submitted_by=submitted_by,
-        submitted_at=submitted_at,
-    )
+    response = build_response(**fields)
     return PendingResponse(response, RowInsert(response, ignore_conflicts=True))
 
 
-def record_response(
-    *,
-    episode: Episode,
-    instrument_id: str,
-    answers: Mapping[str, Any],
-    respondent: str,
-    source: str,
-    appointment: Appointment | None = None,
-    submitted_by: User | None = None,
-    submitted_at: Any = None,
-    known_new: bool = False,
-) -> Recorded:
+def record_response(*, known_new: bool = False, **fields: Unpack[ResponseFields]) -> Recorded:
     """Store one response, or return the one already stored for the same appointment, instrument and
     respondent (PendingResponse.store says how)."""
-    pending = prepare_response(
-        episode=episode,
-        instrument_id=instrument_id,
-        answers=answers,
-        respondent=respondent,
-        source=source,
-        appointment=appointment,
-        submitted_by=submitted_by,
-        submitted_at=submitted_at,
-    )
-    return pending.store(known_new=known_new)
+    return prepare_response(**fields).store(known_new=known_new)
 
 
 SCORED_FIELDS = (
@@ -208,6 +181,7 @@ __all__ = [
     "PendingResponse",
     "Recorded",
     "Respondent",
+    "ResponseFields",
     "ResponseSource",
     "build_response",
     "prepare_response",

@@ -10,33 +10,14 @@ from unittest import mock
 import pytest
 from django.db import close_old_connections, connection, connections
 
+from tests.postgres import second_connection, terminate_backend
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _needs_postgresql() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the PostgreSQL backend's health check (DATABASE_URL=postgres://...)")
-
-
-def _terminate(pid: int) -> None:
-    import psycopg
-
-    params = connection.settings_dict
-    with psycopg.connect(
-        host=params["HOST"] or "127.0.0.1",
-        port=params["PORT"] or 5432,
-        user=params["USER"],
-        dbname=params["NAME"],
-        autocommit=True,
-    ) as other:
-        assert other.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
-        for _ in range(200):
-            if other.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]
-            ).fetchone() == (0,):
-                return
-            time.sleep(0.01)
-    raise AssertionError("the backend did not go")
 
 
 def test_a_quiet_connection_is_usable_without_a_statement() -> None:
@@ -57,7 +38,7 @@ def test_a_connection_the_server_closed_is_found_and_replaced() -> None:
     connection.ensure_connection()
     pid = connection.connection.info.backend_pid
     try:
-        _terminate(pid)
+        terminate_backend(pid)
         assert connection.is_usable() is False
         # What Django does at the start of a request: the dead connection is closed, and the next
         # statement opens a new one.
@@ -72,19 +53,10 @@ def test_a_connection_the_server_closed_is_found_and_replaced() -> None:
 
 def test_a_connection_the_server_wrote_to_is_asked() -> None:
     _needs_postgresql()
-    import psycopg
-
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("LISTEN alliance_health_test")
-    params = connection.settings_dict
-    with psycopg.connect(
-        host=params["HOST"] or "127.0.0.1",
-        port=params["PORT"] or 5432,
-        user=params["USER"],
-        dbname=params["NAME"],
-        autocommit=True,
-    ) as other:
+    with second_connection() as other:
         other.execute("NOTIFY alliance_health_test")
     raw = connection.connection
     try:

@@ -10,7 +10,6 @@ again stores exactly once. A client's answers are back on screen whichever state
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -297,7 +296,7 @@ def test_postgresql_connection_terminated_between_requests_recovers(visit: Visit
     finds the connection dead and opens a new one, so the client's submission is stored, once."""
     if connection.vendor != "postgresql":
         pytest.skip("pg_terminate_backend needs PostgreSQL (DATABASE_URL=postgres://...)")
-    import psycopg
+    from tests.postgres import terminate_backend
 
     assert connection.settings_dict["CONN_HEALTH_CHECKS"]
     url = visit.url("answer", "gad7")
@@ -307,21 +306,7 @@ def test_postgresql_connection_terminated_between_requests_recovers(visit: Visit
         assert http.get(visit.url()).status_code == 200
         connection.ensure_connection()
         pid = connection.connection.info.backend_pid
-        params = connection.settings_dict
-        with psycopg.connect(
-            host=params["HOST"] or "127.0.0.1",
-            port=params["PORT"] or 5432,
-            user=params["USER"],
-            dbname=params["NAME"],
-            autocommit=True,
-        ) as other:
-            assert other.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
-            # pg_terminate_backend only signals; wait until the backend has really gone.
-            gone = "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
-            for _ in range(200):
-                if other.execute(gone, [pid]).fetchone() == (0,):
-                    break
-                time.sleep(0.01)
+        terminate_backend(pid)
         # What Django's handler does at the start of every request (its test client leaves it out).
         close_old_connections()
         page = http.post(url, data)
