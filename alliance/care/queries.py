@@ -597,7 +597,7 @@ def own_caseload_order(
     args: dict[str, Arg] = {"therapist": therapist_id, "now": now, "week": week_start(now)}
     alerts = {row[0]: row[1:] for row in _OPEN_ALERTS.rows(chosen, **args)}
     # The next appointments' ranks (1 is the soonest): only compared, never shown.
-    upcoming = dict(_NEXT_APPOINTMENTS.raw_rows(chosen, **args))
+    upcoming = dict(_NEXT_APPOINTMENTS.rows(chosen, **args))
     placed = []
     for pk, client_id, code in _PLACES.rows(chosen, **args):
         count, top, newest = alerts.get(pk, (0, None, None))

@@ -147,9 +147,13 @@ class PreparedQuery:
         compiled = self.compiled(variant, alias, args)
         if compiled is None:  # the ORM proved the result empty (e.g. an empty IN list)
             return []
+        params = list(compiled.params)
+        for position, name, k in compiled.slots:
+            value = args[name]
+            params[position] = _adapt(value[k] if isinstance(value, tuple) else value, alias)
         connection = connections[alias]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, self._params(compiled, alias, args))
+            cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
         width = compiled.width
         if not compiled.converters:
@@ -163,24 +167,6 @@ class PreparedQuery:
                 row[position] = value
             rows.append(row)
         return rows
-
-    def raw_rows(self, variant: Hashable, alias: str = "default", /, **args: Arg) -> list[Any]:
-        """The rows as the database driver returns them, without the ORM's converters: for values
-        only compared with one another (an order), never shown. A datetime is then what the backend
-        stores (on SQLite a UTC string, in an order that is the datetimes' own order)."""
-        compiled = self.compiled(variant, alias, args)
-        if compiled is None:
-            return []
-        with connections[alias].cursor() as cursor:
-            cursor.execute(compiled.sql, self._params(compiled, alias, args))
-            return [row[: compiled.width] for row in cursor.fetchall()]
-
-    def _params(self, compiled: _Compiled, alias: str, args: Mapping[str, Arg]) -> list[Any]:
-        params = list(compiled.params)
-        for position, name, k in compiled.slots:
-            value = args[name]
-            params[position] = _adapt(value[k] if isinstance(value, tuple) else value, alias)
-        return params
 
     def names(self, variant: Hashable, alias: str = "default", /, **args: Arg) -> Sequence[str]:
         compiled = self.compiled(variant, alias, args)
