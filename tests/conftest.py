@@ -3,18 +3,28 @@ supervisor, a colleague therapist with their own client, an unrelated supervisor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from alliance.accounts.models import Role, User
 from alliance.care import models as care
 from alliance.checkin.links import create_link
 from alliance.checkin.models import Concern
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test() -> Iterator[None]:
+    """A request by a staff member who chose Spanish leaves Spanish active in the test's thread (a
+    server's LocaleMiddleware sets the language again on every request; a test that builds a form
+    directly does not), and a later test on the same xdist worker then read Spanish form errors."""
+    yield
+    translation.deactivate()
 
 
 @dataclass
