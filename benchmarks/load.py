@@ -377,9 +377,7 @@ class CpuMeter:
         for part, before in started.items():
             # A process that ended reads 0: counted as nothing, not as minus what it had used
             # before the run (a negative figure was printed once).
-            seconds = sum(
-                max(0.0, _cpu_seconds(pid) - before.get(pid, 0.0)) for pid in pids[part]
-            )
+            seconds = sum(max(0.0, _cpu_seconds(pid) - before.get(pid, 0.0)) for pid in pids[part])
             used[f"{part}_cpu_ms"] = 1000 * seconds / max(requests, 1)
         return used
 
