@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from html import escape as html_escape
 
-from django import template
+from django import forms, template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext
@@ -47,6 +47,27 @@ def severity_badge_tag(severity: str) -> SafeString:
 def once_field() -> SafeString:
     """A fresh submission id for a hand-written form (see alliance.core.once)."""
     return format_html('<input type="hidden" name="submission_id" value="{}">', uuid.uuid4())
+
+
+@register.simple_tag
+def filter_checkbox(field: forms.BoundField) -> SafeString:
+    """A boolean filter's checkbox exactly as Django's CheckboxInput renders it (tests compare the
+    two), without the widget's three nested templates: the caseload's three filters cost a
+    millisecond that way, 6% of a view (issue 10, point 6)."""
+    widget = field.field.widget
+    if not isinstance(widget, forms.CheckboxInput) or widget.attrs:
+        return SafeString(str(field))  # anything else, or a widget with attributes of its own
+    described = (
+        format_html(' aria-describedby="{}_helptext"', field.auto_id) if field.help_text else ""
+    )
+    checked = " checked" if widget.check_test(field.value()) else ""
+    return format_html(
+        '<input type="checkbox" name="{}"{} id="{}"{}>',
+        field.html_name,
+        described,
+        field.auto_id,
+        SafeString(checked),
+    )
 
 
 def _badges() -> dict[str, str]:
