@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -85,17 +86,67 @@ def test_a_failed_batch_is_kept_for_the_next_attempt(
     assert _opened_events() == 1
 
 
-def test_a_batch_of_reads_is_written_in_multi_row_inserts_each_row_once(deferring: None) -> None:
-    # A caseload view records one read per client shown; 250 of them are three INSERT statements,
-    # not 250, and every event arrives exactly once with its own client.
+def test_a_batch_of_reads_is_written_in_multi_row_inserts_each_row_once(
+    deferring: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A caseload view records one read per client shown; 250 of them are three INSERT statements on
+    # SQLite and one COPY on PostgreSQL, not 250 statements, and every event arrives exactly once
+    # with its own client.
     clients = [factories.ClientFactory.create(code=f"C-BATCH{i}") for i in range(3)]
     ids = [clients[i % 3].pk for i in range(250)]
     log_clients_viewed("care.caseload.viewed", ids, actor_label="system")
+    copies = _count_copies(monkeypatch)
     with CaptureQueriesContext(connection) as queries:
         assert deferred.flush() == 250
     inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
-    assert len(inserts) == 3
+    if connection.vendor == "postgresql":
+        assert (len(inserts), copies) == (0, ["COPY"])
+    else:
+        assert (len(inserts), copies) == (3, [])
     viewed = AuditEvent.objects.filter(action="care.caseload.viewed")
     assert viewed.count() == 250
     for client in clients:
         assert viewed.filter(client_id=client.pk).count() == ids.count(client.pk)
+
+
+def _count_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The COPY statements run from now on (PostgreSQL only: SQLite has no COPY)."""
+    seen: list[str] = []
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        original = psycopg.Cursor.copy
+
+        def copy(self: psycopg.Cursor[Any], statement: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append(statement.split()[0])
+            return original(self, statement, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "copy", copy)
+    return seen
+
+
+# Text that COPY's format must escape (tab, newline, backslash, its \N for null), quotes, and text
+# beyond ASCII; in the one free-text column (data carries codes only).
+AWKWARD = "tab\there\nnew line \\N back\\slash 'quote' \"double\" ñ ✓ 🙂"
+
+
+def test_every_kind_of_value_arrives_as_written(deferring: None) -> None:
+    client = factories.ClientFactory.create(code="C-COPY1")
+    events = AuditEvent.objects.filter(action__startswith="test.")
+    with override_settings(ALLIANCE_DEFER_READ_RECORDS=True):
+        log_clients_viewed(
+            "test.read",
+            [client.pk],
+            data={"as": "supervisor", "n": [1, 2.5, None]},
+            actor_label=AWKWARD,
+        )
+    assert events.count() == 0
+    assert deferred.flush() == 1
+    event = events.get()
+    assert (event.actor_label, event.data, event.client_id, event.object_id) == (
+        AWKWARD,
+        {"as": "supervisor", "n": [1, 2.5, None]},
+        client.pk,
+        str(client.pk),
+    )
+    assert event.ip_address is None and event.at is not None
