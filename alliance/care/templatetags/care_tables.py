@@ -52,8 +52,9 @@ def once_field() -> SafeString:
 @register.simple_tag
 def filter_checkbox(field: forms.BoundField) -> SafeString:
     """A boolean filter's checkbox exactly as Django's CheckboxInput renders it (tests compare the
-    two), without the widget's three nested templates: the caseload's three filters cost a
-    millisecond that way, 6% of a view (issue 10, point 6)."""
+    two), without the widget's three nested templates: the caseload's three filters cost 0.3 ms that
+    way in one process (0.04 ms here), up to a millisecond on the benchmark VM's slow minutes
+    (issue 10, point 6)."""
     widget = field.field.widget
     if not isinstance(widget, forms.CheckboxInput) or widget.attrs:
         return SafeString(str(field))  # anything else, or a widget with attributes of its own
