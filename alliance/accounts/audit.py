@@ -200,15 +200,14 @@ def _insert(template: AuditEvent, rows: list[dict[str, Any]], *, read: bool = Fa
     db = connections[DEFAULT_DB_ALIAS]
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
     shared = [f.get_db_prep_save(getattr(template, f.attname), db) for f in fields]
-    # Each row's own values go in their columns of a copy of the shared ones.
-    own = {name: (i, fields[i]) for i, f in enumerate(fields) if (name := f.attname) in rows[0]}
+    # Each row's own values go in their columns of a copy of the shared ones; every row names the
+    # same fields (its callers build them in one comprehension).
+    own = [(i, f) for i, f in enumerate(fields) if f.attname in rows[0]]
     values = []
     for row in rows:
-        if row.keys() != own.keys():
-            raise ValueError(f"every row names the same fields: {sorted(own)} and {sorted(row)}")
         value = shared.copy()
-        for name, (i, field) in own.items():
-            value[i] = field.get_db_prep_save(row[name], db)
+        for i, field in own:
+            value[i] = field.get_db_prep_save(row[field.attname], db)
         values.append(value)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)

@@ -42,10 +42,9 @@ DEFER_INTERVAL = 0.25  # seconds
 MAX_PENDING = 20_000
 
 
-# Rows per multi-row INSERT: a caseload view records 50 reads at once, and executemany sends each
-# row as its own statement (on PostgreSQL one parse, bind and execute each: about 2 ms of the
-# server's CPU per caseload view). 100 rows of an audit event's 10 columns stay far below both
-# databases' limits on parameters per statement.
+# Rows per multi-row INSERT (SQLite; PostgreSQL copies the rows, see _write_rows): a caseload view
+# records 50 to 80 reads at once, and executemany would send each row as its own statement. 100 rows
+# of an audit event's 10 columns stay far below SQLite's limit on parameters per statement.
 ROWS_PER_INSERT = 100
 
 # `INSERT INTO "table" ("a", "b") VALUES (%s, %s)`: only placeholders, so the rows can be copied.
