@@ -189,7 +189,9 @@ CACHES = {
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # allauth's, reading the signed-in user with prepared SQL (alliance/accounts/sessions.py says
+    # why). Sessions started under allauth's own path end at the upgrade: one sign-in more.
+    "alliance.accounts.backends.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -237,6 +239,8 @@ AXES_IPWARE_PROXY_COUNT = int(os.environ.get("ALLIANCE_PROXY_COUNT", "0")) or No
 # Idle timeout: the session is renewed by activity (at most once a minute), so it expires after this many
 # minutes without activity. Clinical screens left open on a shared computer should not stay signed in.
 SESSION_COOKIE_AGE = int(os.environ.get("ALLIANCE_IDLE_MINUTES", "30")) * 60
+# Django's database sessions, read with prepared SQL (alliance/accounts/sessions.py).
+SESSION_ENGINE = "alliance.accounts.sessions"
 # Renewed at most once a minute by alliance.core.middleware.IdleTimeoutMiddleware, not by a write on
 # every request (SESSION_SAVE_EVERY_REQUEST).
 SESSION_SAVE_EVERY_REQUEST = False

@@ -134,6 +134,7 @@ def prepare(args: argparse.Namespace, out: Path) -> None:
     _django()
     import secrets
 
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
@@ -148,7 +149,8 @@ def prepare(args: argparse.Namespace, out: Path) -> None:
 
     from alliance.accounts.models import User
     from alliance.care import alert_sync
-    from alliance.care.models import Appointment, Attendance, ClinicSettings, Episode
+    from alliance.care.models import Alert, Appointment, Attendance, ClinicSettings, Episode
+    from alliance.care.queries import attention_filter
     from alliance.checkin import tokens
     from alliance.checkin.links import expiry_for
     from alliance.checkin.models import CheckinLink
@@ -167,6 +169,7 @@ def prepare(args: argparse.Namespace, out: Path) -> None:
     alert_sync.sync(refit=True)
     therapist = User.objects.get(email=email)
     now = timezone.now()
+    handled = pages.handle_past_alerts(now, args.handled_weeks) if args.handled_weeks else 0
     ClinicSettings.load()
 
     def links(appointments: list[Appointment]) -> list[str]:
@@ -213,7 +216,7 @@ def prepare(args: argparse.Namespace, out: Path) -> None:
 
     session = SessionStore()
     session[SESSION_KEY] = str(therapist.pk)
-    session[BACKEND_SESSION_KEY] = "allauth.account.auth_backends.AuthenticationBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # the sign-in backend
     session[HASH_SESSION_KEY] = therapist.get_session_auth_hash()
     session.create()
     csrf_secret = _get_new_csrf_string()
@@ -243,6 +246,10 @@ def prepare(args: argparse.Namespace, out: Path) -> None:
         "started": new_started_value(),
         "therapist_active_clients": Episode.objects.filter(
             therapist=therapist, status="active"
+        ).count(),
+        "alerts_handled": handled,
+        "therapist_alerts_needing_attention": Alert.objects.filter(
+            attention_filter(now), episode__therapist=therapist, episode__status="active"
         ).count(),
         "prepare_s": round(time.perf_counter() - started, 1),
         "_": secrets.token_hex(2),
@@ -486,7 +493,9 @@ def run_database(database: str, args: argparse.Namespace) -> dict[str, Any]:
         info = json.loads(info_file.read_text())
         print(
             f"   built in {info['prepare_s']} s; the therapist has "
-            f"{info['therapist_active_clients']} active clients",
+            f"{info['therapist_active_clients']} active clients with "
+            f"{info['therapist_alerts_needing_attention']} alerts needing attention "
+            f"({info['alerts_handled']} older ones handled: --handled-weeks)",
             flush=True,
         )
         base, master = stack.enter_context(gunicorn(env, args))
@@ -583,7 +592,7 @@ def run_database(database: str, args: argparse.Namespace) -> dict[str, Any]:
 def _pass_through(args: argparse.Namespace) -> list[str]:
     return [
         f"--{name.replace('_', '-')}={getattr(args, name)}"
-        for name in ("clients", "active", "weeks", "months", "seed", "runs", "landing_links", "submission_links")
+        for name in ("clients", "active", "weeks", "months", "seed", "runs", "landing_links", "submission_links", "handled_weeks")
     ]  # fmt: skip
 
 
@@ -743,6 +752,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--handled-weeks",
+        type=int,
+        default=4,
+        help="alerts of sessions older than this many weeks were handled by the therapist "
+        "(pages.handle_past_alerts); 0 leaves every alert of two years open, as rounds 1-5 measured",
+    )
     parser.add_argument("--landing-links", type=int, default=2000)
     parser.add_argument("--submission-links", type=int, default=8000, help="per run")
     parser.add_argument(

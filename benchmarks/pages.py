@@ -141,6 +141,54 @@ def build_clinic(args: argparse.Namespace, today: date) -> tuple[Any, str, list[
     return clinic, sim.therapists[0].email, codes
 
 
+def handle_past_alerts(now: datetime, weeks: int) -> int:
+    """Close the alerts a working therapist would have dealt with: every alert still needing
+    attention that was raised at a session more than ``weeks`` weeks before ``now``.
+
+    Without this the simulated clinic keeps every alert of two years open (about 13 per active
+    client, 4 of them urgent risk alerts), which no clinic does: a risk alert left unacknowledged
+    is escalated to the supervisor within the hour (alliance.care.escalation). Each alert goes
+    through the therapist's own steps, checked by alliance.alerts.lifecycle (acknowledged the day
+    after its session, closed as "addressed" a week later, with the note the close leaves), so the
+    tables hold what a working clinic's would. Alerts without a session and those of the last
+    ``weeks`` weeks stay as the recompute left them. Returns how many were closed."""
+    from alliance.alerts.lifecycle import apply_action
+    from alliance.care.models import Alert, AlertNote, AlertStatus
+    from alliance.care.queries import OPEN_ALERT_STATUSES
+
+    past = Alert.objects.filter(
+        status__in=OPEN_ALERT_STATUSES,
+        appointment__scheduled_at__lt=now - timedelta(weeks=weeks),
+    ).select_related("appointment", "episode")
+    closed, notes = [], []
+    for alert in past.iterator(chunk_size=2000):
+        session = alert.appointment.scheduled_at  # type: ignore[union-attr]
+        status = alert.status
+        if status == AlertStatus.OPEN:
+            status = apply_action(status, alert.kind, "acknowledge")  # type: ignore[arg-type]
+        if alert.acknowledged_at is None:  # as the alert page stamps it (care.alert_views)
+            alert.acknowledged_at = session + timedelta(days=1)
+            alert.acknowledged_by_id = alert.episode.therapist_id
+        alert.status = apply_action(status, alert.kind, "close", reason="addressed")  # type: ignore[arg-type]
+        alert.close_reason, alert.resolved_at = "addressed", session + timedelta(days=7)
+        closed.append(alert)
+        notes.append(
+            AlertNote(
+                alert=alert,
+                author_id=alert.episode.therapist_id,
+                action="close",
+                created_at=alert.resolved_at,
+            )
+        )
+    Alert.objects.bulk_update(
+        closed,
+        ["status", "acknowledged_at", "acknowledged_by", "close_reason", "resolved_at"],
+        batch_size=500,
+    )
+    AlertNote.objects.bulk_create(notes, batch_size=500)
+    return len(closed)
+
+
 def _timed(get: Callable[[], Any], n: int) -> list[float]:
     times = []
     for _ in range(n):

@@ -29,8 +29,9 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 
-# An argument is an int (a user or row id), an aware datetime, or a tuple of ints (ids for IN).
-Arg = int | datetime | tuple[int, ...]
+# An argument is an int (a user or row id), an aware datetime, a tuple of ints (ids for IN), or a
+# string compared as a whole (a session key).
+Arg = int | datetime | tuple[int, ...] | str
 
 
 class NotPreparable(RuntimeError):
@@ -48,12 +49,14 @@ def _sentinels(args: Mapping[str, Arg], salt: int) -> dict[str, Arg]:
             )
         elif isinstance(value, tuple):
             made[name] = tuple(base - k for k in range(len(value)))
+        elif isinstance(value, str):
+            made[name] = f"~sentinel {base}~"
         else:
             made[name] = base
     return made
 
 
-def _adapt(value: int | datetime, alias: str) -> Any:
+def _adapt(value: int | datetime | str, alias: str) -> Any:
     # What the ORM passes to the driver for this value in a lookup on an integer or datetime column.
     if isinstance(value, datetime):
         return connections[alias].ops.adapt_datetimefield_value(value)
