@@ -86,15 +86,40 @@ def test_a_failed_batch_is_kept_for_the_next_attempt(
     assert _opened_events() == 1
 
 
-def test_a_batch_of_reads_is_written_in_multi_row_inserts_each_row_once(
+def test_a_list_pages_reads_are_one_statement_and_arrive_each_once(
     deferring: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A caseload view records one read per client shown; 250 of them are three INSERT statements on
-    # SQLite and one COPY on PostgreSQL, not 250 statements, and every event arrives exactly once
-    # with its own client.
+    # A caseload view records one read per client shown; 250 of them are three multi-row INSERTs on
+    # SQLite and one INSERT ... SELECT over unnest() on PostgreSQL, not 250 statements, and every
+    # event arrives exactly once with its own client.
     clients = [factories.ClientFactory.create(code=f"C-BATCH{i}") for i in range(3)]
     ids = [clients[i % 3].pk for i in range(250)]
     log_clients_viewed("care.caseload.viewed", ids, actor_label="system")
+    copies = _count_copies(monkeypatch)
+    with CaptureQueriesContext(connection) as queries:
+        written = deferred.flush()
+    # (executemany's are captured as "<n> times: INSERT ...")
+    inserts = [q["sql"] for q in queries.captured_queries if "INSERT INTO" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert (written, len(inserts), copies) == (1, 1, [])
+        assert "unnest(" in inserts[0]
+    else:
+        assert (written, len(inserts), copies) == (250, 3, [])
+    viewed = AuditEvent.objects.filter(action="care.caseload.viewed")
+    assert viewed.count() == 250
+    for client in clients:
+        assert viewed.filter(client_id=client.pk).count() == ids.count(client.pk)
+    assert set(viewed.values_list("object_id", flat=True)) == {str(c.pk) for c in clients}
+
+
+def test_single_reads_of_many_requests_are_batched(
+    deferring: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One read each (a client page, a landing visit), from many requests: one COPY on PostgreSQL,
+    # multi-row INSERTs of 100 rows on SQLite.
+    client = factories.ClientFactory.create(code="C-SINGLE")
+    for _ in range(250):
+        log_clients_viewed("care.client.viewed", [client.pk], actor_label="system")
     copies = _count_copies(monkeypatch)
     with CaptureQueriesContext(connection) as queries:
         assert deferred.flush() == 250
@@ -103,10 +128,9 @@ def test_a_batch_of_reads_is_written_in_multi_row_inserts_each_row_once(
         assert (len(inserts), copies) == (0, ["COPY"])
     else:
         assert (len(inserts), copies) == (3, [])
-    viewed = AuditEvent.objects.filter(action="care.caseload.viewed")
-    assert viewed.count() == 250
-    for client in clients:
-        assert viewed.filter(client_id=client.pk).count() == ids.count(client.pk)
+    assert (
+        AuditEvent.objects.filter(action="care.client.viewed", client_id=client.pk).count() == 250
+    )
 
 
 def _count_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -130,23 +154,26 @@ def _count_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 AWKWARD = "tab\there\nnew line \\N back\\slash 'quote' \"double\" ñ ✓ 🙂"
 
 
-def test_every_kind_of_value_arrives_as_written(deferring: None) -> None:
-    client = factories.ClientFactory.create(code="C-COPY1")
+@pytest.mark.parametrize("shown", [1, 2], ids=["one client (COPY)", "a list (unnest)"])
+def test_every_kind_of_value_arrives_as_written(deferring: None, shown: int) -> None:
+    clients = [factories.ClientFactory.create(code=f"C-COPY{i}") for i in range(shown)]
     events = AuditEvent.objects.filter(action__startswith="test.")
     with override_settings(ALLIANCE_DEFER_READ_RECORDS=True):
         log_clients_viewed(
             "test.read",
-            [client.pk],
+            [c.pk for c in clients],
             data={"as": "supervisor", "n": [1, 2.5, None]},
             actor_label=AWKWARD,
         )
     assert events.count() == 0
-    assert deferred.flush() == 1
-    event = events.get()
-    assert (event.actor_label, event.data, event.client_id, event.object_id) == (
-        AWKWARD,
-        {"as": "supervisor", "n": [1, 2.5, None]},
-        client.pk,
-        str(client.pk),
-    )
-    assert event.ip_address is None and event.at is not None
+    deferred.flush()
+    assert events.count() == shown
+    for client in clients:
+        event = events.get(client_id=client.pk)
+        assert (event.actor_label, event.data, event.client_id, event.object_id) == (
+            AWKWARD,
+            {"as": "supervisor", "n": [1, 2.5, None]},
+            client.pk,
+            str(client.pk),
+        )
+        assert event.ip_address is None and event.at is not None
