@@ -26,7 +26,10 @@ from tests import factories
 # caseload 9 -> 11 (issue 10, point 6): the order is three plain queries (the episodes, their open
 # alerts, their next appointments) instead of one with four correlated subqueries per episode, which
 # PostgreSQL ran three times slower than the three together (queries.own_caseload_order).
-BASELINES = {"caseload": 11, "supervision": 8, "client_detail": 18}
+# The read records of a list page (alliance.accounts.audit._insert), inside the test's transaction:
+# on PostgreSQL one INSERT ... SELECT over unnest(); on SQLite the rows' INSERT in a savepoint (3).
+LIST_READS = 1 if connection.vendor == "postgresql" else 3
+BASELINES = {"caseload": 8 + LIST_READS, "supervision": 5 + LIST_READS, "client_detail": 18}
 
 
 def _caseload_of(therapist: User, size: int) -> None:
