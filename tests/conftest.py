@@ -10,12 +10,18 @@ from datetime import timedelta
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.utils import timezone, translation
+from hypothesis import settings
 
 from alliance.accounts.models import Role, User
 from alliance.care import models as care
 from alliance.checkin.links import create_link
 from alliance.checkin.models import Concern
 from tests import factories
+
+# Tests never fail on wall-clock time (speed is measured in benchmarks/): hypothesis's default 200 ms
+# deadline per example failed a pure scoring test once when the machine was busy (295 ms).
+settings.register_profile("alliance", deadline=None)
+settings.load_profile("alliance")
 
 
 @pytest.fixture(autouse=True)

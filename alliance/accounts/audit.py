@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Protocol
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 
 from alliance.accounts.models import AuditEvent, User
-from alliance.core import deferred, request_context
+from alliance.core import chain, deferred, request_context
 
 _TOKEN = re.compile(r"^[\w.:@/+\-]{0,120}$")
 
@@ -123,6 +123,43 @@ def log_event(
         event.object_type = obj._meta.model_name or ""
         event.object_id = str(obj.pk)
     _insert(event, [{}], read=read)
+
+
+def chained_event(
+    action: str,
+    *,
+    model: type[models.Model],
+    source: str,
+    client_id: int | None,
+    data: Mapping[str, Any] | None = None,
+) -> chain.Part:
+    """The event `log_event(action, obj=row)` would write, for each row that the chain's part
+    `source` inserts and returns (with its primary key), as a part of the same statement
+    (alliance.core.chain, PostgreSQL only): the row's id is only known inside that statement.
+    Everything else is what log_event records: the same checks, actor, request id and address."""
+    payload = dict(data or {})
+    _check_redacted(payload)
+    event = _event(action, actor=_current_actor(), data=payload, client_id=client_id)
+    event.object_type = model._meta.model_name or ""
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    select, params = [], []
+    for field in fields:
+        # Every value cast to its column's type: in a SELECT list PostgreSQL takes an untyped
+        # parameter for text, which it will not store in an inet or jsonb column.
+        if field.attname == "object_id":
+            pk = quote(model._meta.pk.column)
+            select.append(f"CAST({quote(source)}.{pk} AS {field.db_type(db)})")
+        else:
+            select.append(f"CAST(%s AS {field.db_type(db)})")
+            params.append(field.get_db_prep_save(getattr(event, field.attname), db))
+    columns = ", ".join(quote(f.column) for f in fields)
+    sql = (
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(select)} FROM {quote(source)}"
+    )
+    return chain.Part("audit_event", sql, params)
 
 
 class AuditRow(NamedTuple):

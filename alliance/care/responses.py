@@ -6,7 +6,7 @@ rating and imports all come through here, so scoring is never re-implemented in 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Required, TypedDict, Unpack
 
@@ -16,6 +16,8 @@ from django.utils import timezone
 from alliance.accounts.models import User
 from alliance.care.comments import has_something_to_say
 from alliance.care.models import Appointment, Episode, Respondent, Response, ResponseSource
+from alliance.care.signals import chained_created_event
+from alliance.core import chain
 from alliance.core.inserts import RowInsert
 from alliance.measures import get_instrument
 
@@ -110,6 +112,23 @@ class PendingResponse:
         # this adds no savepoint.
         with transaction.atomic(savepoint=False):
             created = self.insert.execute()
+        return self._outcome(created)
+
+    def chained(self, name: str = "response") -> list[chain.Part]:
+        """The response's INSERT and its audit event as parts of a chain (alliance.core.chain,
+        PostgreSQL), for a caller that knows there is no response yet (`known_new` above); call
+        `chain_stored()` with what the part `name` returned once the chain has run."""
+        return [
+            chain.Part(name, self.insert.sql, self.insert.params),
+            chained_created_event(self.response, source=name),
+        ]
+
+    def chain_stored(self, returned: Sequence[Any] | None) -> Recorded:
+        # The chain wrote the audit event post_save's one receiver would have (care.signals).
+        return self._outcome(self.insert.written(returned, post_save=False))
+
+    def _outcome(self, created: bool) -> Recorded:
+        response = self.response
         if created:
             return Recorded(response, created=True)
         # A concurrent submission of the same form won the race: theirs is the one response.

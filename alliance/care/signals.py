@@ -11,7 +11,7 @@ from typing import Any
 from django.db import models
 from django.db.models.signals import post_delete, post_save
 
-from alliance.accounts.audit import log_event
+from alliance.accounts.audit import chained_event, log_event
 from alliance.care.models import (
     Alert,
     AlertNote,
@@ -22,6 +22,7 @@ from alliance.care.models import (
     Reflection,
     Response,
 )
+from alliance.core import chain
 
 TRACKED: tuple[type[models.Model], ...] = (
     Client,
@@ -44,6 +45,21 @@ def _saved(
         data["fields"] = sorted(update_fields)
     verb = "created" if created else "changed"
     log_event(f"care.{sender._meta.model_name}.{verb}", obj=instance, data=data)
+
+
+def chained_created_event(instance: models.Model, source: str) -> chain.Part:
+    """The event `_saved` writes for a new row, as a part of the chain whose part `source` inserts the
+    row (alliance.core.chain): its id is known only inside that statement. The chain's caller then
+    marks the row saved without post_save (`RowInsert.written(..., post_save=False)`), this being
+    what post_save's receiver would have written."""
+    meta = instance._meta
+    return chained_event(
+        f"care.{meta.model_name}.created",
+        model=meta.concrete_model or type(instance),
+        source=source,
+        client_id=instance.audit_client_id,  # type: ignore[attr-defined]
+        data={},
+    )
 
 
 def _deleted(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:

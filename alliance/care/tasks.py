@@ -7,6 +7,7 @@ The dependency runs one way: jobs call alert_sync, and alert_sync never imports 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django_tasks_db import DatabaseBackend
@@ -14,6 +15,7 @@ from django_tasks_db import DatabaseBackend
 from alliance.care import alert_mail, alert_sync, escalation
 from alliance.care.models import AlertKind
 from alliance.operations import task_backend
+from alliance.operations.task_backend import PreparedJob
 from alliance.operations.tasks import retrying
 
 
@@ -39,17 +41,27 @@ def schedule_recompute(episode_id: int) -> None:
     cannot lose the recompute, and a client's submission is one commit instead of two (on PostgreSQL
     each commit waits for the disk: issue 10, point 6). The worker cannot see the row before the
     change is committed. Any other backend is told only once the change has committed."""
-    prepare_recompute(episode_id)()
+    prepare_recompute(episode_id).enqueue()
 
 
-def prepare_recompute(episode_id: int) -> Callable[[], object]:
-    """`schedule_recompute`, in two steps: call this before the transaction, and what it returns
-    inside it. With Alliance's job backend (alliance.operations.task_backend) the row is built and
-    its INSERT prepared now, so that the transaction (on SQLite, the one writer every other
-    submission waits for) only runs the statement."""
+@dataclass(frozen=True)
+class JobAtCommit:
+    """A job for a backend that cannot prepare one (`prepare_recompute`): `enqueue()` does it all."""
+
+    enqueue: Callable[[], object]
+
+
+def prepare_recompute(episode_id: int) -> PreparedJob | JobAtCommit:
+    """`schedule_recompute`, in two steps: call this before the transaction, and `.enqueue()` on what
+    it returns inside it. With Alliance's job backend (alliance.operations.task_backend) the row is
+    built and its INSERT prepared now, so that the transaction (on SQLite, the one writer every
+    other submission waits for) only runs the statement; that INSERT can also be part of a chain
+    (alliance.core.chain, PostgreSQL)."""
     backend = recompute_episode_alerts.get_backend()
     if isinstance(backend, task_backend.DatabaseBackend):
-        return backend.prepare(recompute_episode_alerts, episode_id).enqueue
+        return backend.prepare(recompute_episode_alerts, episode_id)
     if isinstance(backend, DatabaseBackend):
-        return lambda: recompute_episode_alerts.enqueue(episode_id)
-    return lambda: transaction.on_commit(lambda: recompute_episode_alerts.enqueue(episode_id))
+        return JobAtCommit(lambda: recompute_episode_alerts.enqueue(episode_id))
+    return JobAtCommit(
+        lambda: transaction.on_commit(lambda: recompute_episode_alerts.enqueue(episode_id))
+    )

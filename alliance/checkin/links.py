@@ -13,7 +13,7 @@ from alliance.accounts.models import User
 from alliance.care.models import Appointment, ClinicSettings
 from alliance.checkin import lookup, tokens
 from alliance.checkin.models import CheckinLink
-from alliance.core import deferred
+from alliance.core import chain, deferred
 
 # A form opened before the link expired may be sent up to this long afterwards (issue #4: "a submission
 # that arrives just after expiry but began before it is accepted"). Long enough for a slow phone on a
@@ -82,8 +82,21 @@ def resolve(
 def record_opening(link: CheckinLink, now: datetime | None = None, *, soon: bool = False) -> None:
     """Note when the link was first opened (once: a later opening changes nothing). `soon`: a page
     that only reads may leave it to the next batch of deferred writes (alliance.core.deferred)."""
-    if link.first_opened_at is not None:
+    opening = opening_part(link, now)
+    if opening is None:
         return
+    if soon and deferred.enabled() and not connection.in_atomic_block:
+        deferred.write(opening.sql, list(opening.params))
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(opening.sql, opening.params)
+
+
+def opening_part(link: CheckinLink, now: datetime | None = None) -> chain.Part | None:
+    """`record_opening`'s UPDATE, to be run by the caller (as a part of a chain: alliance.core.chain);
+    None when the link was opened before. The link's `first_opened_at` is set now."""
+    if link.first_opened_at is not None:
+        return None
     link.first_opened_at = now or timezone.now()
     field = CheckinLink._meta.get_field("first_opened_at")
     quote = connection.ops.quote_name
@@ -93,12 +106,9 @@ def record_opening(link: CheckinLink, now: datetime | None = None, *, soon: bool
         f"UPDATE {quote(CheckinLink._meta.db_table)} SET {quote(field.column)} = %s "  # noqa: S608
         f"WHERE {quote('id')} = %s AND {quote(field.column)} IS NULL"
     )
-    params = [field.get_db_prep_save(link.first_opened_at, connection), link.pk]
-    if soon and deferred.enabled() and not connection.in_atomic_block:
-        deferred.write(statement, params)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+    return chain.Part(
+        "opening", statement, [field.get_db_prep_save(link.first_opened_at, connection), link.pk]
+    )
 
 
 def revoke(link: CheckinLink) -> None:

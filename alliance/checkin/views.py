@@ -31,7 +31,7 @@ from alliance.care.alert_sync import raise_risk_alerts
 from alliance.care.models import ClinicSettings, Goal, Respondent, ResponseSource
 from alliance.care.responses import prepare_response
 from alliance.care.tasks import prepare_recompute
-from alliance.checkin import flow, resilience, shared_pages
+from alliance.checkin import flow, resilience, shared_pages, submission
 from alliance.checkin.concern_form import ConcernForm
 from alliance.checkin.copy import LANGUAGE_NAMES, LANGUAGES, copy_for, default_crisis_resources
 from alliance.checkin.forms import InstrumentForm
@@ -390,7 +390,7 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
         return _render_form(request, token, lang, form, status=400)
     appointment = link.appointment
     # A database error here or anywhere above re-shows the answers (resilience.keeps_answers); nothing
-    # is half-saved (one transaction) and sending again stores once.
+    # is half-saved (one commit: alliance.checkin.submission) and sending again stores once.
     # Scored, and the response's and the recompute job's INSERTs prepared, before the transaction,
     # which on SQLite holds the one writer every other submission waits for
     # (alliance.care.responses.PendingResponse, alliance.care.tasks.prepare_recompute).
@@ -403,12 +403,7 @@ def answer(request: HttpRequest, token: str, instrument_id: str) -> HttpResponse
         source=ResponseSource.CHECKIN,
     )
     recompute = prepare_recompute(appointment.episode_id)
-    # The response, its audit event and the job that recomputes the episode's alerts commit together
-    # (one commit: alliance.care.tasks.schedule_recompute says why).
-    with transaction.atomic():
-        record_opening(link)
-        recorded = pending.store(known_new=not step.done)
-        recompute()
+    recorded = submission.store(link, pending, recompute, known_new=not step.done)
     if recorded.response.risk:
         # Also on a retried submission: if an earlier attempt stored the answer but failed before the
         # alert, this is where the alert is raised (raising is idempotent, one alert per response).

@@ -23,6 +23,7 @@ columns that need a converter. Such rows go through `save()`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,30 +135,54 @@ class RowInsert:
         self._params = values
         self._done = False
 
+    @property
+    def sql(self) -> str:
+        """The INSERT's text (with RETURNING when the database gives back generated columns)."""
+        return self._statement.sql
+
+    @property
+    def params(self) -> list[Any]:
+        return list(self._params)
+
     def execute(self) -> bool:
         """Insert the row; False when `ignore_conflicts` left it out (a unique constraint held)."""
+        self._claim()
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self._statement.sql, self._params)
+            if self._statement.returning:
+                return self._finish(cursor.fetchone(), post_save=True)
+            return self._finish(() if cursor.rowcount else None, post_save=True)
+
+    def written(self, returned: Sequence[Any] | None, *, post_save: bool = True) -> bool:
+        """What `execute()` does after the statement, for a caller that ran `sql` itself as part of
+        a larger statement (alliance.core.chain): `returned` is the row the INSERT returned (an
+        empty tuple when it returns nothing), None when the row was left out. `post_save=False`
+        when that larger statement itself wrote what the receivers would have written (the caller
+        says which receivers those are)."""
+        self._claim()
+        return self._finish(returned, post_save=post_save)
+
+    def _finish(self, returned: Sequence[Any] | None, *, post_save: bool) -> bool:
+        if returned is None:
+            return False
+        instance = self.instance
+        for field, value in zip(self._statement.returning, returned, strict=True):
+            setattr(instance, field.attname, value)
+        instance._state.adding = False
+        instance._state.db = self.using
+        if post_save:
+            signals.post_save.send(
+                sender=instance._meta.concrete_model,
+                instance=instance,
+                created=True,
+                update_fields=None,
+                raw=False,
+                using=self.using,
+            )
+        return True
+
+    def _claim(self) -> None:
+        # Each row is inserted once: a second execute() (or written() after execute()) is a bug.
         if self._done:
             raise RuntimeError("This row was already inserted")
         self._done = True
-        statement, instance = self._statement, self.instance
-        with connections[self.using].cursor() as cursor:
-            cursor.execute(statement.sql, self._params)
-            if statement.returning:
-                returned = cursor.fetchone()
-                if returned is None:
-                    return False
-                for field, value in zip(statement.returning, returned, strict=True):
-                    setattr(instance, field.attname, value)
-            elif cursor.rowcount == 0:
-                return False
-        instance._state.adding = False
-        instance._state.db = self.using
-        signals.post_save.send(
-            sender=instance._meta.concrete_model,
-            instance=instance,
-            created=True,
-            update_fields=None,
-            raw=False,
-            using=self.using,
-        )
-        return True

@@ -23,6 +23,7 @@ from django_tasks.signals import task_enqueued
 from django_tasks_db.compat import normalize_json
 from django_tasks_db.models import DBTaskResult
 
+from alliance.core import chain
 from alliance.core.inserts import RowInsert
 
 
@@ -37,11 +38,37 @@ class PreparedJob:
 
     def enqueue(self) -> TaskResult[Any]:
         self.insert.execute()
+        return self._enqueued()
+
+    def part(self) -> chain.Part:
+        """The job's INSERT as a part of a chain (alliance.core.chain); `chained()` once it ran."""
+        return chain.Part("job", self.insert.sql, self.insert.params)
+
+    def chained(self) -> TaskResult[Any]:
+        """What `enqueue()` does after its INSERT, once the chain holding `part()` has run."""
+        self.insert.written(())
+        return self._enqueued()
+
+    def _enqueued(self) -> TaskResult[Any]:
         task_enqueued.send(type(self.backend), task_result=self.result)
         return self.result
 
 
 class DatabaseBackend(django_tasks_db.DatabaseBackend):
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        self._validated: set[Task[Any, Any]] = set()
+
+    def validate_task(self, task: Task[Any, Any]) -> None:
+        """The library's checks, once per task: they read only the task (a frozen dataclass, equal
+        when its settings are) and this backend's own options, yet an enqueue ran them three times
+        (`enqueue`, then `Task.using` inside `DBTaskResult.task_result`), inspecting the function's
+        signature each time: a tenth of a submission's view (issue 10, point 6)."""
+        if task in self._validated:
+            return
+        super().validate_task(task)
+        self._validated.add(task)
+
     def _row(self, task: Task[Any, Any], args: Any, kwargs: Any) -> DBTaskResult[Any, Any]:
         return DBTaskResult(
             id=self._get_id(),

@@ -51,7 +51,7 @@ def test_a_prepared_recompute_is_written_in_the_transaction_and_run_by_the_worke
         recompute = prepare_recompute(episode.pk)
         assert _jobs() == 0  # prepared, not written
         with pytest.raises(Abandoned), transaction.atomic():
-            recompute()
+            recompute.enqueue()
             raise Abandoned
         assert _jobs() == 0  # rolled back with the change
         recompute = prepare_recompute(episode.pk)
@@ -64,7 +64,7 @@ def test_a_prepared_recompute_is_written_in_the_transaction_and_run_by_the_worke
                 respondent=Respondent.CLIENT,
                 source=ResponseSource.CHECKIN,
             )
-            recompute()
+            recompute.enqueue()
         assert _jobs() == 1
         _run_worker()
     job = DBTaskResult.objects.get(task_path__endswith="recompute_episode_alerts")

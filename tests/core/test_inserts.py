@@ -160,3 +160,28 @@ def test_the_job_row_is_the_one_the_library_writes() -> None:
     assert (row.status, row.queue_name, row.backend_name) == ("READY", "default", "default")
     # The worker's own query finds it.
     assert DBTaskResult.objects.ready().filter(pk=row.pk).exists()
+
+
+def test_the_backend_checks_each_task_once_and_still_refuses_an_invalid_one() -> None:
+    from django_tasks import task_backends
+    from django_tasks.exceptions import InvalidTaskError
+    from django_tasks_db import DatabaseBackend as LibraryBackend
+
+    library_checks = LibraryBackend.validate_task
+    with (
+        override_settings(TASKS=IN_DATABASE),
+        mock.patch.object(
+            LibraryBackend, "validate_task", autospec=True, side_effect=library_checks
+        ) as checks,
+    ):
+        backend = task_backends["default"]
+        for _ in range(3):
+            backend.validate_task(recompute_episode_alerts)
+        assert checks.call_count == 1
+        # A task that differs in anything the checks read is another task, checked in its turn.
+        recompute_episode_alerts.using(priority=5)
+        assert checks.call_count == 2
+        for _ in range(2):  # refused, and not remembered as checked
+            with pytest.raises(InvalidTaskError):
+                recompute_episode_alerts.using(priority=1000)
+        assert checks.call_count == 4
