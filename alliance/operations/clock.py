@@ -6,7 +6,8 @@ logged and the round goes on: one broken step never stops risk escalation or ema
 
 Order: escalation first (a risk must reach a human), then what queues email (alert notifications,
 digests, reminders), then recovery (jobs of dead workers, messages left mid-send), then delivery of
-whatever is due (so delivery does not depend on the task queue), and last the daily recompute, the
+whatever is due (so delivery does not depend on the task queue), the hourly housekeeping (expired
+sessions, old finished jobs: alliance.operations.housekeeping), and last the daily recompute, the
 only slow step.
 """
 
@@ -20,9 +21,12 @@ from django.utils import timezone
 
 from alliance.care import alert_mail, alert_sync, reminders
 from alliance.care.escalation import escalate_unacknowledged_risk
-from alliance.operations import outbox, recovery
+from alliance.operations import housekeeping, outbox, recovery
 
 logger = logging.getLogger(__name__)
+
+# Once an hour per scheduler process (and at its start).
+_housekeeping = housekeeping.Sweeper()
 
 
 def _step(done: dict[str, int], name: str, run: Callable[[], int]) -> None:
@@ -64,6 +68,7 @@ def tick(now: datetime | None = None) -> dict[str, int]:
     _step(done, "jobs_requeued", lambda: recovery.requeue_orphaned_jobs(now))
     _step(done, "emails_recovered", lambda: sum(outbox.recover_stuck(now).values()))
     _step(done, "emails_sent", lambda: outbox.sweep(now))
+    _step(done, "housekeeping", lambda: _housekeeping(now))
     if alert_sync.norms_are_stale():
         # Refit the expected-recovery curves once a day and bring every alert up to date.
         def recompute() -> int:
