@@ -8,6 +8,7 @@ prose, so a careless call fails in tests instead of leaking a note into the audi
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, Protocol
@@ -142,10 +143,22 @@ def chained_event(
     event = _event(action, actor=_current_actor(), data=payload, client_id=client_id)
     event.object_type = model._meta.model_name or ""
     db = connections[DEFAULT_DB_ALIAS]
+    sql, fields = _chained_statement(model, source, db.alias)
+    params = [field.get_db_prep_save(getattr(event, field.attname), db) for field in fields]
+    return chain.Part("audit_event", sql, params)
+
+
+@functools.cache
+def _chained_statement(
+    model: type[models.Model], source: str, alias: str
+) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+    """`chained_event`'s INSERT ... SELECT and the fields its parameters are for, built once."""
+    db = connections[alias]
     quote = db.ops.quote_name
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    select, params = [], []
-    for field in fields:
+    select, given = [], []
+    for field in AuditEvent._meta.concrete_fields:
+        if field.primary_key:
+            continue
         # Every value cast to its column's type: in a SELECT list PostgreSQL takes an untyped
         # parameter for text, which it will not store in an inet or jsonb column.
         if field.attname == "object_id":
@@ -153,13 +166,15 @@ def chained_event(
             select.append(f"CAST({quote(source)}.{pk} AS {field.db_type(db)})")
         else:
             select.append(f"CAST(%s AS {field.db_type(db)})")
-            params.append(field.get_db_prep_save(getattr(event, field.attname), db))
-    columns = ", ".join(quote(f.column) for f in fields)
+            given.append(field)
+    columns = ", ".join(
+        quote(f.column) for f in AuditEvent._meta.concrete_fields if not f.primary_key
+    )
     sql = (
         f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "  # noqa: S608
         f"SELECT {', '.join(select)} FROM {quote(source)}"
     )
-    return chain.Part("audit_event", sql, params)
+    return sql, tuple(given)
 
 
 class AuditRow(NamedTuple):
