@@ -21,9 +21,9 @@ this script loads) and runs wrk against:
 - the sign-in page (50);
 - the caseload (10 connections), signed in as that therapist (a session cookie in wrk's header).
 
-Every scenario is warmed up for `--warmup` seconds, then measured for `--duration`; just before each
-page the bare view is measured again, and the page's ratio is to that adjacent measurement (the
-machine's speed drifts within a run). It prints requests per second and their ratio to the bare view,
+Every scenario is warmed up for `--warmup` seconds, then measured for `--duration`; after each page
+the bare view is measured again, and the page's ratio is to the mean of the bare view's two
+measurements on either side of it (the machine's speed drifts within a run). It prints requests per second and their ratio to the bare view,
 latency p50/p95/p99, non-2xx/3xx answers and socket errors, and the CPU time each request cost (the
 gunicorn workers', and on PostgreSQL the database server's, read from /proc: steadier than requests
 per second when the machine's speed drifts), per run and as the median with the range over `--runs`
@@ -539,20 +539,21 @@ def run_database(database: str, args: argparse.Namespace) -> dict[str, Any]:
                     key=lambda s: wanted.index(s["name"]),
                 ),
             ]
-            for scenario in scenarios:
-                reference = None
-                if scenario["name"] != "bare":
-                    # The bare view again, just before this page: this machine's speed drifts by a
-                    # factor of two within a minute (other tenants, CPU steal), so a page is compared
-                    # with the framework's limit measured next to it, not minutes earlier.
-                    reference = wrk(
+
+            def bare_rps(bare: dict[str, Any]) -> float:
+                return float(
+                    wrk(
                         base,
-                        scenarios[0],
+                        bare,
                         connections=args.connections,
                         seconds=args.duration,
                         threads=args.wrk_threads,
                         work=data_dir,
                     )["rps"]
+                )
+
+            before = 0.0
+            for scenario in scenarios:
                 if scenario.get("warmup", True) and args.warmup > 0:
                     wrk(
                         base,
@@ -572,7 +573,20 @@ def run_database(database: str, args: argparse.Namespace) -> dict[str, Any]:
                     work=data_dir,
                 )
                 measured |= meter.per_request(started, measured["requests"])
-                measured["reference_rps"] = reference or measured["rps"]
+                if scenario is scenarios[0]:
+                    measured["reference_rps"] = before = measured["rps"]
+                else:
+                    # The bare view again, just after this page: this machine's speed drifts by a
+                    # factor of two within a minute (other tenants, CPU steal), so a page is compared
+                    # with the framework's limit measured on both sides of it (the mean of the two),
+                    # not minutes earlier or on one side only. Each bare run is the next page's
+                    # "before".
+                    time.sleep(0.5)  # requests still in flight when wrk stopped finish
+                    after = bare_rps(scenarios[0])
+                    measured["reference_before_rps"] = before
+                    measured["reference_after_rps"] = after
+                    measured["reference_rps"] = (before + after) / 2
+                    before = after
                 wal = data_dir / "alliance.sqlite3-wal"
                 if label == "SQLite" and wal.exists():
                     # A write-ahead log that keeps growing slows every read (see benchmarks/README.md).
