@@ -60,13 +60,19 @@ def test_reflection_text_is_escaped_with_its_line_breaks(clinic: Clinic) -> None
 
 
 def test_agenda_rows_say_moved_and_cancelled(clinic: Clinic) -> None:
-    when = timezone.localtime(clinic.appointment.scheduled_at)
+    # Noon of the appointment's day (tomorrow), so that the hour after it is in the same week
+    # whatever the time now: from a Saturday evening, "tomorrow plus an hour" was next week.
+    when = timezone.localtime(clinic.appointment.scheduled_at).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
     moved_from = when - timedelta(hours=3)
-    care.Appointment.objects.filter(pk=clinic.appointment.pk).update(moved_from=moved_from)
+    care.Appointment.objects.filter(pk=clinic.appointment.pk).update(
+        scheduled_at=when, moved_from=moved_from
+    )
     cancelled = factories.AppointmentFactory.create(
         episode=clinic.episode,
         session_number=2,
-        scheduled_at=clinic.appointment.scheduled_at + timedelta(hours=1),
+        scheduled_at=when + timedelta(hours=1),
         attendance=care.Attendance.CANCELLED,
     )
     year, week, _ = when.date().isocalendar()

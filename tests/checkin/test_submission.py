@@ -22,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from alliance.accounts.models import AuditEvent
-from alliance.care.models import Respondent, Response, ResponseSource
+from alliance.care.models import Alert, AlertKind, Respondent, Response, ResponseSource
 from alliance.care.responses import prepare_response
 from alliance.care.tasks import prepare_recompute
 from alliance.checkin import submission
@@ -31,7 +31,7 @@ from alliance.checkin.models import CheckinLink
 from alliance.checkin.page_forms import new_started_value
 from alliance.checkin.tokens import digest
 from alliance.core import chain
-from tests.checkin.conftest import Visit, checkin
+from tests.checkin.conftest import Visit, checkin, phq9
 
 IN_DATABASE = {"default": {"BACKEND": "alliance.operations.task_backend.DatabaseBackend"}}
 POSTGRES_ONLY = pytest.mark.skipif(
@@ -103,6 +103,22 @@ def test_the_submission_stores_its_four_rows_once(
     assert again.status_code == 302
     assert Response.objects.filter(appointment=visit.appointment).count() == 1
     assert AuditEvent.objects.filter(action="care.response.created").count() == 1
+
+
+@pytest.mark.parametrize("as_chain", [True, False], ids=["chain", "transaction"])
+def test_a_risk_answer_stored_either_way_raises_its_alert_at_once(
+    visit: Visit, at_session_end: None, as_chain: bool
+) -> None:
+    if as_chain and connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite never writes a chain")
+    data = phq9([1, 1, 1, 1, 1, 1, 1, 1, 2]) | {"started": new_started_value()}
+    with mock.patch.object(chain, "supported", return_value=as_chain):
+        answer = HttpClient().post(visit.url("answer", "phq9"), data)
+    # The crisis resources first; the alert was raised in the request (the job is for the rest).
+    assert answer.status_code == 302 and "/support/" in answer["Location"]
+    response = Response.objects.get(instrument="phq9", risk=True)
+    alert = Alert.objects.get(kind=AlertKind.RISK)
+    assert alert.episode_id == visit.episode.pk == response.episode_id
 
 
 def _pending(visit: Visit) -> tuple[Any, ...]:
