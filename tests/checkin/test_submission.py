@@ -55,14 +55,17 @@ def _submit(visit: Visit) -> tuple[Any, list[str]]:
     return answer, [q["sql"] for q in captured.captured_queries]
 
 
-@pytest.mark.parametrize("as_chain", [True, False], ids=["chain", "transaction"])
-def test_the_submission_stores_its_four_rows_once(
-    visit: Visit, at_session_end: None, as_chain: bool
-) -> None:
-    if as_chain and connection.vendor != "postgresql":
+@pytest.fixture(params=[True, False], ids=["chain", "transaction"])
+def as_chain(request: pytest.FixtureRequest, at_session_end: None) -> Iterator[bool]:
+    """Each test once with the chain (PostgreSQL only) and once with the transaction."""
+    if request.param and connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only: SQLite never writes a chain")
-    with mock.patch.object(chain, "supported", return_value=as_chain):
-        answer, statements = _submit(visit)
+    with mock.patch.object(chain, "supported", return_value=request.param):
+        yield request.param
+
+
+def test_the_submission_stores_its_four_rows_once(visit: Visit, as_chain: bool) -> None:
+    answer, statements = _submit(visit)
     assert answer.status_code == 302
     response = Response.objects.get(appointment=visit.appointment)
     assert (response.instrument, response.respondent, response.source) == (
@@ -98,22 +101,17 @@ def test_the_submission_stores_its_four_rows_once(
         assert sum(s.startswith("INSERT") for s in writes) == 3
     # Sent again (a double submit): the form is answered, so this takes the transaction, finds the
     # response, and stores nothing new but another recompute of the episode (harmless: idempotent).
-    with mock.patch.object(chain, "supported", return_value=as_chain):
-        again, _ = _submit(visit)
+    again, _ = _submit(visit)
     assert again.status_code == 302
     assert Response.objects.filter(appointment=visit.appointment).count() == 1
     assert AuditEvent.objects.filter(action="care.response.created").count() == 1
 
 
-@pytest.mark.parametrize("as_chain", [True, False], ids=["chain", "transaction"])
 def test_a_risk_answer_stored_either_way_raises_its_alert_at_once(
-    visit: Visit, at_session_end: None, as_chain: bool
+    visit: Visit, as_chain: bool
 ) -> None:
-    if as_chain and connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite never writes a chain")
     data = phq9([1, 1, 1, 1, 1, 1, 1, 1, 2]) | {"started": new_started_value()}
-    with mock.patch.object(chain, "supported", return_value=as_chain):
-        answer = HttpClient().post(visit.url("answer", "phq9"), data)
+    answer = HttpClient().post(visit.url("answer", "phq9"), data)
     # The crisis resources first; the alert was raised in the request (the job is for the rest).
     assert answer.status_code == 302 and "/support/" in answer["Location"]
     response = Response.objects.get(instrument="phq9", risk=True)
