@@ -40,5 +40,8 @@ def store(
     with transaction.atomic():
         record_opening(link)
         recorded = pending.store(known_new=known_new)
-        job.enqueue()
+        if recorded.created:
+            # A response found already stored (a double submit, a retry) committed with its own
+            # recompute job: another would only repeat it.
+            job.enqueue()
     return recorded

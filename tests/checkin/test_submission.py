@@ -100,11 +100,12 @@ def test_the_submission_stores_its_four_rows_once(visit: Visit, as_chain: bool) 
     else:
         assert sum(s.startswith("INSERT") for s in writes) == 3
     # Sent again (a double submit): the form is answered, so this takes the transaction, finds the
-    # response, and stores nothing new but another recompute of the episode (harmless: idempotent).
+    # response, and stores nothing new, not even a second recompute (the first committed with it).
     again, _ = _submit(visit)
     assert again.status_code == 302
     assert Response.objects.filter(appointment=visit.appointment).count() == 1
     assert AuditEvent.objects.filter(action="care.response.created").count() == 1
+    assert DBTaskResult.objects.get() == job
 
 
 def test_a_risk_answer_stored_either_way_raises_its_alert_at_once(
