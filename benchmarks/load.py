@@ -404,6 +404,7 @@ def gunicorn(env: dict[str, str], args: argparse.Namespace) -> Iterator[tuple[st
         "--threads", str(args.threads),
         "--pythonpath", str(HERE),
         "--backlog", "2048",
+        "--reuse-port",  # as `alliance serve` and deploy/gunicorn.conf.py (serve.py says why)
         "--log-level", "warning",
     ]  # fmt: skip
     server_env = env | {"DJANGO_SETTINGS_MODULE": "load_settings"}

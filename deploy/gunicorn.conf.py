@@ -13,6 +13,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # As `alliance serve`: threads overlap one request's database wait with another's work.
 worker_class = "gthread"
 threads = int(os.environ.get("ALLIANCE_THREADS", "4"))
+# A listening socket per worker (SO_REUSEPORT), so that the kernel spreads the proxy's kept-alive
+# connections across the workers rather than the first worker to wake taking them all (serve.py).
+reuse_port = True
 # Trust X-Forwarded-* only from the proxy on this machine (with ALLIANCE_BEHIND_PROXY=1, Django
 # reads X-Forwarded-Proto to know the request came over HTTPS).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import get_commands
 
 from alliance import settings as production_settings
+from alliance.core.management.commands.serve import gunicorn_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -115,6 +116,9 @@ def test_gunicorn_config_matches_serve_and_keeps_tokens_out_of_its_log() -> None
     assert config["bind"].startswith("127.0.0.1:")  # only the proxy reaches it
     assert "127.0.0.1" in config["forwarded_allow_ips"]
     assert config["control_socket_disable"] is True
+    # One listening socket per worker, as `alliance serve` runs it (tests/operations/test_web_workers.py).
+    assert config["reuse_port"] is True
+    assert "--reuse-port" in gunicorn_argv("127.0.0.1:8000", 2)
 
 
 def test_deployment_doc_covers_every_variable_and_file() -> None:

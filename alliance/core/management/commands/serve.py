@@ -38,6 +38,12 @@ def gunicorn_argv(bind: str, workers: int) -> list[str]:
         "gthread",
         "--threads",
         os.environ.get("ALLIANCE_THREADS", "4"),
+        # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
+        # connections across them. On one shared socket the worker that woke first took them: the
+        # proxy's few kept-alive connections (nginx's `keepalive 16`), or a load test's, landed 9
+        # to 1 or 50 to 0 on one worker, which then served on one core while the other idled
+        # (issue 10, point 6; docs/deployment.md "Web workers").
+        "--reuse-port",
         "--forwarded-allow-ips",
         os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         # gunicorn's control socket lives in $HOME/.gunicorn/: two installations (or a test run) on
