@@ -8,9 +8,10 @@ For each database it builds, in a throwaway data directory (and, for PostgreSQL,
 `alliance_load_<pid>` on that server, dropped at the end), a clinic with benchmarks/pages.py's builder:
 a simulated background clinic and one therapist with 200 active clients and two years of weekly
 sessions (the architecture budget's size; `--active`, `--weeks`). Then it starts gunicorn on loopback
-(2 workers, the app's real settings with DEBUG off and static files collected, plus a bare view that
-answers "ok" without touching the database: benchmarks/load_settings.py and load_urls.py, which only
-this script loads) and runs wrk against:
+(2 workers, each listening on its own socket as `alliance serve`'s do, the app's real settings with
+DEBUG off and static files collected, plus a bare view that answers "ok" without touching the
+database: benchmarks/load_settings.py and load_urls.py, which only this script loads) and runs wrk
+against:
 
 - the bare view (50 connections): the framework's limit on this machine;
 - the check-in landing page (50), cycling over `--landing-links` distinct valid links;
