@@ -95,7 +95,8 @@ def kept_alive(
     with ExitStack() as stack:
         opened = []
         for _ in range(CONNECTIONS):
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            # A long timeout: the second worker may still be starting (its socket is made first).
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             stack.callback(connection.close)
             # A request on each, so that a worker has accepted it; the connection stays open.
             connection.request("GET", "/health")
