@@ -13,10 +13,11 @@ from typing import Any, Required, TypedDict, Unpack
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from alliance.accounts.audit import PreparedEvent
 from alliance.accounts.models import User
 from alliance.care.comments import has_something_to_say
 from alliance.care.models import Appointment, Episode, Respondent, Response, ResponseSource
-from alliance.care.signals import chained_created_event
+from alliance.care.signals import chained_created_event, prepared_created_event
 from alliance.core import chain
 from alliance.core.inserts import RowInsert
 from alliance.measures import get_instrument
@@ -93,6 +94,8 @@ class PendingResponse:
 
     response: Response
     insert: RowInsert
+    # The response's audit event, prepared with it for the same reason (care.signals).
+    event: PreparedEvent
 
     def store(self, *, known_new: bool = False) -> Recorded:
         """Store the response, or return the one already stored for the same appointment,
@@ -108,10 +111,13 @@ class PendingResponse:
         )
         if existing is not None:
             return Recorded(existing, created=False)
-        # The row and its audit event (post_save) commit together; inside the caller's transaction
-        # this adds no savepoint.
+        # The row and its audit event commit together; inside the caller's transaction this adds no
+        # savepoint. The event is the one post_save's one receiver (care.signals._saved) would write,
+        # prepared before the transaction (tests/checkin/test_submission.py holds the two together).
         with transaction.atomic(savepoint=False):
-            created = self.insert.execute()
+            created = self.insert.execute(post_save=False)
+            if created:
+                self.event.write(response)
         return self._outcome(created)
 
     def chained(self, name: str = "response") -> list[chain.Part]:
@@ -154,7 +160,9 @@ class ResponseFields(TypedDict, total=False):
 def prepare_response(**fields: Unpack[ResponseFields]) -> PendingResponse:
     """Score the answers and prepare the row's INSERT (see PendingResponse)."""
     response = build_response(**fields)
-    return PendingResponse(response, RowInsert(response, ignore_conflicts=True))
+    return PendingResponse(
+        response, RowInsert(response, ignore_conflicts=True), prepared_created_event(response)
+    )
 
 
 def record_response(*, known_new: bool = False, **fields: Unpack[ResponseFields]) -> Recorded:

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import models
 from django.db.models.signals import post_delete, post_save
 
-from alliance.accounts.audit import chained_event, log_event
+from alliance.accounts.audit import PreparedEvent, chained_event, log_event, prepare_event
 from alliance.care.models import (
     Alert,
     AlertNote,
@@ -57,6 +57,20 @@ def chained_created_event(instance: models.Model, source: str) -> chain.Part:
         f"care.{meta.model_name}.created",
         model=meta.concrete_model or type(instance),
         source=source,
+        client_id=instance.audit_client_id,  # type: ignore[attr-defined]
+        data={},
+    )
+
+
+def prepared_created_event(instance: models.Model) -> PreparedEvent:
+    """The event `_saved` writes for a new row, prepared before the row is inserted
+    (alliance.accounts.audit.prepare_event): the caller inserts the row without post_save
+    (`RowInsert.execute(post_save=False)`), then writes this, which is what post_save's receiver
+    would have written."""
+    meta = instance._meta
+    return prepare_event(
+        f"care.{meta.model_name}.created",
+        model=meta.concrete_model or type(instance),
         client_id=instance.audit_client_id,  # type: ignore[attr-defined]
         data={},
     )

@@ -144,14 +144,15 @@ class RowInsert:
     def params(self) -> list[Any]:
         return list(self._params)
 
-    def execute(self) -> bool:
-        """Insert the row; False when `ignore_conflicts` left it out (a unique constraint held)."""
+    def execute(self, *, post_save: bool = True) -> bool:
+        """Insert the row; False when `ignore_conflicts` left it out (a unique constraint held).
+        `post_save=False`: the caller writes what the receivers would have (as in `written`)."""
         self._claim()
         with connections[self.using].cursor() as cursor:
             cursor.execute(self._statement.sql, self._params)
             if self._statement.returning:
-                return self._finish(cursor.fetchone(), post_save=True)
-            return self._finish(() if cursor.rowcount else None, post_save=True)
+                return self._finish(cursor.fetchone(), post_save=post_save)
+            return self._finish(() if cursor.rowcount else None, post_save=post_save)
 
     def written(self, returned: Sequence[Any] | None, *, post_save: bool = True) -> bool:
         """What `execute()` does after the statement, for a caller that ran `sql` itself as part of

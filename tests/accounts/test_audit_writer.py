@@ -7,12 +7,19 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
-from alliance.accounts.audit import AuditRow, log_clients_viewed, log_events
+from alliance.accounts.audit import (
+    AuditRow,
+    log_clients_viewed,
+    log_event,
+    log_events,
+    prepare_event,
+)
 from alliance.accounts.models import AuditEvent
 from alliance.care import alert_sync
-from alliance.care.models import Alert, Episode
+from alliance.care.models import Alert, Client, Episode
 from alliance.core import request_context
 from tests import factories
 from tests.care.test_alert_sync import RUPTURE_SERIES, _checkins
@@ -122,3 +129,50 @@ def test_the_alert_recompute_audits_every_alert_it_raises(episode: Episode) -> N
     assert sorted(e.object_id for e in raised) == sorted(str(a.pk) for a in alerts)
     assert {e.client_id for e in raised} == {episode.client_id}
     assert {e.actor_label for e in raised} == {"system"}
+
+
+def _columns(event: AuditEvent) -> dict[str, object]:
+    return {
+        f.attname: getattr(event, f.attname)
+        for f in AuditEvent._meta.concrete_fields
+        if f.attname not in ("id", "at")
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("signed_in", [True, False], ids=["staff", "client link"])
+def test_a_prepared_event_writes_what_log_event_writes(signed_in: bool) -> None:
+    # prepare_event takes everything but the row's id before the row exists (a check-in submission
+    # prepares its response's event outside the write transaction); written, it is log_event's row.
+    first, second = factories.ClientFactory.create_batch(2)
+    request = RequestFactory().get("/")
+    request.user = factories.UserFactory.create() if signed_in else AnonymousUser()
+    token = request_context.set_current(
+        request_context.RequestContext("req-7", "198.51.100.4", request)
+    )
+    try:
+        prepared = prepare_event(
+            "care.client.tagged", model=Client, client_id=first.pk, data={"tag": "x-1"}
+        )
+        tagged = AuditEvent.objects.filter(action="care.client.tagged")
+        assert not tagged.exists()  # nothing written until write()
+        prepared.write(first)
+        log_event("care.client.tagged", obj=second, client_id=first.pk, data={"tag": "x-1"})
+    finally:
+        request_context.reset(token)
+    ours, reference = tagged.order_by("pk")
+    assert ours.object_id == str(first.pk) and reference.object_id == str(second.pk)
+    assert _columns(ours) | {"object_id": ""} == _columns(reference) | {"object_id": ""}
+    assert ours.actor_label == (request.user.email if signed_in else "client link")
+    assert (ours.request_id, ours.ip_address, ours.data) == (
+        "req-7",
+        "198.51.100.4",
+        {"tag": "x-1"},
+    )
+
+
+@pytest.mark.django_db
+def test_a_prepared_event_refuses_free_text_when_prepared() -> None:
+    with pytest.raises(ValueError, match="free text"):
+        prepare_event("care.client.tagged", model=Client, client_id=None, data={"n": "she said no"})
+    assert not AuditEvent.objects.filter(action="care.client.tagged").exists()

@@ -174,9 +174,9 @@ def test_a_chain_that_fails_in_any_part_writes_none_of_them(
 
 
 def test_the_chain_skips_only_the_audit_receiver_of_a_response() -> None:
-    # PendingResponse.chain_stored marks the row saved without post_save, because the chain wrote
-    # the audit event that is that signal's one receiver. Another receiver would be skipped too:
-    # this fails first.
+    # PendingResponse.chain_stored and PendingResponse.store mark the row saved without post_save,
+    # because each writes the audit event that is that signal's one receiver (the chain's part, the
+    # prepared event). Another receiver would be skipped too: this fails first.
     receivers = post_save._live_receivers(Response)
     names = [f"{r.__module__}.{r.__qualname__}" for r in receivers[0]]
     assert names == ["alliance.care.signals._saved"]
