@@ -146,7 +146,8 @@ def test_a_prepared_event_writes_what_log_event_writes(signed_in: bool) -> None:
     # prepares its response's event outside the write transaction); written, it is log_event's row.
     first, second = factories.ClientFactory.create_batch(2)
     request = RequestFactory().get("/")
-    request.user = factories.UserFactory.create() if signed_in else AnonymousUser()
+    staff = factories.UserFactory.create()
+    request.user = staff if signed_in else AnonymousUser()
     token = request_context.set_current(
         request_context.RequestContext("req-7", "198.51.100.4", request)
     )
@@ -163,7 +164,8 @@ def test_a_prepared_event_writes_what_log_event_writes(signed_in: bool) -> None:
     ours, reference = tagged.order_by("pk")
     assert ours.object_id == str(first.pk) and reference.object_id == str(second.pk)
     assert _columns(ours) | {"object_id": ""} == _columns(reference) | {"object_id": ""}
-    assert ours.actor_label == (request.user.email if signed_in else "client link")
+    assert ours.actor_label == (staff.email if signed_in else "client link")
+    assert ours.actor_id == (staff.pk if signed_in else None)
     assert (ours.request_id, ours.ip_address, ours.data) == (
         "req-7",
         "198.51.100.4",
