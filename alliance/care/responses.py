@@ -17,7 +17,7 @@ from alliance.accounts.audit import PreparedEvent
 from alliance.accounts.models import User
 from alliance.care.comments import has_something_to_say
 from alliance.care.models import Appointment, Episode, Respondent, Response, ResponseSource
-from alliance.care.signals import chained_created_event, prepared_created_event
+from alliance.care.signals import prepared_created_event
 from alliance.core import chain
 from alliance.core.inserts import RowInsert
 from alliance.measures import get_instrument
@@ -126,7 +126,7 @@ class PendingResponse:
         `chain_stored()` with what the part `name` returned once the chain has run."""
         return [
             chain.Part(name, self.insert.sql, self.insert.params),
-            chained_created_event(self.response, source=name),
+            self.event.part(source=name),
         ]
 
     def chain_stored(self, returned: Sequence[Any] | None) -> Recorded:

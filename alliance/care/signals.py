@@ -11,7 +11,7 @@ from typing import Any
 from django.db import models
 from django.db.models.signals import post_delete, post_save
 
-from alliance.accounts.audit import PreparedEvent, chained_event, log_event, prepare_event
+from alliance.accounts.audit import PreparedEvent, log_event, prepare_event
 from alliance.care.models import (
     Alert,
     AlertNote,
@@ -22,7 +22,6 @@ from alliance.care.models import (
     Reflection,
     Response,
 )
-from alliance.core import chain
 
 TRACKED: tuple[type[models.Model], ...] = (
     Client,
@@ -47,26 +46,12 @@ def _saved(
     log_event(f"care.{sender._meta.model_name}.{verb}", obj=instance, data=data)
 
 
-def chained_created_event(instance: models.Model, source: str) -> chain.Part:
-    """The event `_saved` writes for a new row, as a part of the chain whose part `source` inserts the
-    row (alliance.core.chain): its id is known only inside that statement. The chain's caller then
-    marks the row saved without post_save (`RowInsert.written(..., post_save=False)`), this being
-    what post_save's receiver would have written."""
-    meta = instance._meta
-    return chained_event(
-        f"care.{meta.model_name}.created",
-        model=meta.concrete_model or type(instance),
-        source=source,
-        client_id=instance.audit_client_id,  # type: ignore[attr-defined]
-        data={},
-    )
-
-
 def prepared_created_event(instance: models.Model) -> PreparedEvent:
     """The event `_saved` writes for a new row, prepared before the row is inserted
     (alliance.accounts.audit.prepare_event): the caller inserts the row without post_save
-    (`RowInsert.execute(post_save=False)`), then writes this, which is what post_save's receiver
-    would have written."""
+    (`RowInsert.execute(post_save=False)`, or `written(..., post_save=False)` after a chain), then
+    writes this (`write`, or as the chain's part: `part`), which is what post_save's receiver would
+    have written."""
     meta = instance._meta
     return prepare_event(
         f"care.{meta.model_name}.created",
