@@ -66,6 +66,29 @@ def test_pages_with_client_data_are_never_cached(clinic: Clinic) -> None:
         assert "no-store" in page["Cache-Control"], url
 
 
+def test_every_client_page_sends_what_never_cache_would(clinic: Clinic) -> None:
+    # The check-in pages set Django's never_cache directives as constants (alliance.checkin.views:
+    # _page); error pages and redirects included, none may be kept by a browser or a proxy.
+    http = HttpClient()
+    pages = [
+        reverse(name, args=[clinic.token])
+        for name in ("checkin_landing", "checkin_thanks", "checkin_support", "checkin_concern")
+    ]
+    pages += [
+        reverse("checkin_answer", args=[clinic.token, "gad7"]),
+        reverse("checkin_landing", args=["x" * 43]),  # no such link: 404
+    ]
+    for url in pages:
+        page = http.get(url)
+        directives = {d.strip() for d in page["Cache-Control"].split(",")}
+        assert {"no-store", "no-cache", "must-revalidate", "private", "max-age=0"} <= directives, (
+            url
+        )
+        assert page["Expires"] == "0", url
+    answered = http.post(reverse("checkin_answer", args=[clinic.token, "gad7"]), {"started": "x"})
+    assert "no-store" in answered["Cache-Control"]
+
+
 def test_a_view_that_sets_its_own_cache_policy_keeps_it(rf: RequestFactory) -> None:
     def view(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("feed")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.utils import timezone
 
 from alliance.accounts.models import AuditEvent, User
 from alliance.core import chain, deferred, request_context
@@ -74,8 +75,12 @@ def _event(
     data: dict[str, Any],
     client_id: int | None = None,
     system: bool = False,
-) -> AuditEvent:
-    """An unsaved event carrying who, when and which request; the caller names the object.
+) -> dict[str, Any]:
+    """An unsaved event's values by field attname (every field but the id), carrying who, when and
+    which request; the caller names the object.
+
+    Values, not an `AuditEvent` instance: every client page records its visit, and building the
+    model instance was a tenth of the check-in landing's own CPU (issue 10, point 6).
 
     `system` marks work the application did on its own account (an alert raised by the rules) even
     when a request triggered it: the request id still ties it to that request, but no person or
@@ -83,17 +88,20 @@ def _event(
     context = request_context.current()
     if system:
         actor = None
-    return AuditEvent(
-        action=action,
-        actor=actor,
-        actor_label=actor.email
+    return {
+        "at": timezone.now(),
+        "actor_id": actor.pk if actor else None,
+        "actor_label": actor.email
         if actor
         else ("client link" if context and not system else "system"),
-        client_id=client_id,
-        request_id=context.request_id if context else "",
-        ip_address=context.ip_address if context and not system else None,
-        data=data,
-    )
+        "action": action,
+        "object_type": "",
+        "object_id": "",
+        "client_id": client_id,
+        "request_id": context.request_id if context else "",
+        "ip_address": context.ip_address if context and not system else None,
+        "data": data,
+    }
 
 
 def log_event(
@@ -110,7 +118,7 @@ def log_event(
     may commit without waiting for the disk (`_insert` says when and why). `actor_label` names an
     actor that is not a user (a FHIR API credential, ``api:<client id>``).
 
-    Written Written with one prepared INSERT (`_insert`), not `AuditEvent.save()`: every
+    Written with one prepared INSERT (`_insert`), not `AuditEvent.save()`: every
     client page records its visit, and on the check-in landing the ORM's insert was a quarter of the
     page's time under load (issue 10, point 6). Nothing is returned: an event, once written, is not
     for the caller to touch."""
@@ -120,10 +128,10 @@ def log_event(
         client_id = getattr(obj, "audit_client_id", None)
     event = _event(action, actor=actor or _current_actor(), data=payload, client_id=client_id)
     if actor_label:
-        event.actor_label = actor_label
+        event["actor_label"] = actor_label
     if obj is not None:
-        event.object_type = obj._meta.model_name or ""
-        event.object_id = str(obj.pk)
+        event["object_type"] = obj._meta.model_name or ""
+        event["object_id"] = str(obj.pk)
     _insert(event, [{}], read=read)
 
 
@@ -169,12 +177,12 @@ def prepare_event(
     payload = dict(data or {})
     _check_redacted(payload)
     event = _event(action, actor=_current_actor(), data=payload, client_id=client_id)
-    event.object_type = model._meta.model_name or ""
+    event["object_type"] = model._meta.model_name or ""
     db = connections[DEFAULT_DB_ALIAS]
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    values = tuple(f.get_db_prep_save(getattr(event, f.attname), db) for f in fields)
+    fields = _fields()
+    values = tuple(_prepared(f, event[f.attname], db) for f in fields)
     at = next(i for i, f in enumerate(fields) if f.attname == "object_id")
-    return PreparedEvent(model, _plain_insert(fields), values, at)
+    return PreparedEvent(model, _plain_insert(db.alias), values, at)
 
 
 @functools.cache
@@ -254,20 +262,28 @@ def log_clients_viewed(
     _check_redacted(payload)
     template = _event(action, actor=_current_actor(), data=payload)
     if actor_label:
-        template.actor_label = actor_label
-    template.object_type = "client"
+        template["actor_label"] = actor_label
+    template["object_type"] = "client"
     _insert(template, [{"object_id": str(pk), "client_id": pk} for pk in client_ids], read=True)
 
 
-def _plain_insert(fields: list[models.Field[Any, Any]]) -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
+@functools.cache
+def _fields() -> tuple[models.Field[Any, Any], ...]:
+    """Every field of an event but its id, in the order of the INSERT's columns."""
+    return tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+
+
+@functools.cache
+def _plain_insert(alias: str) -> str:
+    """The INSERT of one event, built once per database alias."""
+    quote = connections[alias].ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _fields())
+    placeholders = ", ".join(["%s"] * len(_fields()))
     return f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
 
 
 def _unnest_insert(
-    fields: list[models.Field[Any, Any]],
+    fields: Sequence[models.Field[Any, Any]],
     shared: list[Any],
     own: list[tuple[int, models.Field[Any, Any]]],
     rows: list[dict[str, Any]],
@@ -293,23 +309,33 @@ def _unnest_insert(
         f"AS t({', '.join(f'c{i}' for i, _field in own)})"
     )
     params = [value for i, value in enumerate(shared) if i not in mine]
-    params += [[_element(field, row[field.attname], db) for row in rows] for _i, field in own]
+    params += [
+        [_prepared(field, row[field.attname], db, element=True) for row in rows]
+        for _i, field in own
+    ]
     return statement, params
 
 
-def _element(field: models.Field[Any, Any], value: Any, db: Any) -> Any:
-    # A plain int in an integer column, a plain str in a text one: what the field would prepare (an
-    # array element needs no typing wrapper: the whole array is cast). Anything else goes through
-    # the field, as a single row's value would.
-    if type(value) is int and isinstance(field, models.IntegerField):
-        return value
+def _prepared(field: models.Field[Any, Any], value: Any, db: Any, *, element: bool = False) -> Any:
+    """What `field.get_db_prep_save(value, db)` gives, taking the short way for the plain values most
+    of an event holds: no value in a nullable column, a plain str in a text one (the field would only
+    check them; each event prepares ten values, and a caseload view 80 events' worth). `element`: the
+    value goes into an array that is cast as a whole, so a plain int in an integer column needs no
+    typing wrapper either (a single value keeps the one PostgreSQL's backend gives it: the server
+    then sees the same parameter types every time, and keeps one prepared statement). Anything else
+    goes through the field; tests/accounts/test_audit_writer.py compares the two."""
+    if value is None and field.null:
+        return None
     if type(value) is str and isinstance(field, models.CharField | models.TextField):
+        return value
+    if element and type(value) is int and isinstance(field, models.IntegerField):
         return value
     return field.get_db_prep_save(value, db)
 
 
-def _insert(template: AuditEvent, rows: list[dict[str, Any]], *, read: bool = False) -> None:
-    """Insert one event per row: the template's values, with the row's fields in their place.
+def _insert(template: dict[str, Any], rows: list[dict[str, Any]], *, read: bool = False) -> None:
+    """Insert one event per row: the template's values (`_event`), with the row's fields in their
+    place.
 
     `read`: the events record a read, not a change. On PostgreSQL such events, when written on their
     own (not inside the transaction of a change), commit with `synchronous_commit` off: the commit
@@ -328,21 +354,24 @@ def _insert(template: AuditEvent, rows: list[dict[str, Any]], *, read: bool = Fa
     # The connection itself, not the thread-local proxy: each attribute read through the proxy
     # costs a context-variable lookup, and a caseload view prepares 160 values.
     db = connections[DEFAULT_DB_ALIAS]
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    shared = [f.get_db_prep_save(getattr(template, f.attname), db) for f in fields]
+    fields = _fields()
     # Each row's own values go in their columns of a copy of the shared ones; every row names the
     # same fields (its callers build them in one comprehension).
     own = [(i, f) for i, f in enumerate(fields) if f.attname in rows[0]]
+    mine = {i for i, _field in own}
+    shared = [
+        None if i in mine else _prepared(f, template[f.attname], db) for i, f in enumerate(fields)
+    ]
     if db.vendor == "postgresql" and len(rows) > 1:
         statement, params = _unnest_insert(fields, shared, own, rows, db)
         values = [params]
     else:
-        statement = _plain_insert(fields)
+        statement = _plain_insert(db.alias)
         values = []
         for row in rows:
             value = shared.copy()
             for i, field in own:
-                value[i] = field.get_db_prep_save(row[field.attname], db)
+                value[i] = _prepared(field, row[field.attname], db)
             values.append(value)
     if read and deferred.enabled() and not connection.in_atomic_block:
         # Written in the next batch, off the request path (alliance.core.deferred says why).

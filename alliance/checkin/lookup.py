@@ -21,7 +21,9 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import Field, Model
+from django.db.models.base import ModelState
 from django.db.models.expressions import Col
+from django.db.models.signals import post_init, pre_init
 
 from alliance.care.models import Appointment, Client, Episode, Goal, Respondent, Response
 from alliance.checkin.models import CheckinLink
@@ -134,9 +136,29 @@ def _converters(vendor: str) -> tuple[tuple[Col, tuple[Any, ...]], ...]:
     return tuple(out)
 
 
-def _instance(model: type[Model], names: Sequence[str], values: Sequence[Any], db: str) -> Any:
-    attnames = [_column(model, name).attname for name in names]
-    return model.from_db(db, attnames, list(values))
+@cache
+def _attnames(model: type[Model], names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_column(model, name).attname for name in names)
+
+
+def _instance(model: type[Model], names: tuple[str, ...], values: Sequence[Any], db: str) -> Any:
+    """The instance `Model.from_db` would build from these fields' values, the others deferred.
+
+    Built directly when nothing listens for the model's init signals: what from_db does then comes
+    to the instance's state and its attributes (a deferred field is one missing from the instance's
+    __dict__, as Django's own deferred loading leaves it). from_db maps the values onto every field
+    of the model and runs `__init__` over them, which for the four models of a link was the largest
+    part of this lookup's CPU (issue 10, point 6). tests/checkin/test_lookup.py compares the two."""
+    attnames = _attnames(model, names)
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(db, attnames, list(values))
+    instance = model.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = db
+    instance._state = state
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    return instance
 
 
 def find(digest: str) -> Found | None:
@@ -163,9 +185,11 @@ def find(digest: str) -> Found | None:
         instances.append(_instance(model, names, values[start : start + len(names)], db))
         start += len(names)
     link, appointment, episode, client = instances
-    episode.client = client
-    appointment.episode = episode
-    link.appointment = appointment
+    # Each instance already holds its parent's id: only the related objects are put in its cache,
+    # as `select_related` does (the descriptor's assignment would check the types and the router).
+    Episode._meta.get_field("client").set_cached_value(episode, client)
+    Appointment._meta.get_field("episode").set_cached_value(appointment, episode)
+    CheckinLink._meta.get_field("appointment").set_cached_value(link, appointment)
     goal_count = int(first[start])
     answered = frozenset(row[start + 1] for row in rows if row[start + 1] is not None)
     return Found(link, goal_count, answered)
