@@ -156,9 +156,14 @@ class PreparedEvent:
             cursor.execute(self.statement, values)
 
     def part(self, source: str) -> chain.Part:
-        """The same event as a part of a chain (alliance.core.chain, PostgreSQL only), for each row
-        that the chain's part `source` inserts and returns with its primary key: the row's id is
-        only known inside that statement."""
+        """The same event as a part of a chain (alliance.core.chain), for each row that the chain's
+        part `source` inserts and returns with its primary key: the row's id is only known inside
+        the chain."""
+        if connections[DEFAULT_DB_ALIAS].vendor == "sqlite":
+            # Parts run one by one there: this INSERT takes the id `source` returned.
+            values: list[Any] = list(self.values)
+            values[self.object_id_at] = chain.Returned(source, text=True)
+            return chain.Part("audit_event", self.statement, values)
         sql, _fields = _chained_statement(self.model, source, DEFAULT_DB_ALIAS)
         # _chained_statement's parameters are the event's fields in order, all but object_id.
         params = [v for i, v in enumerate(self.values) if i != self.object_id_at]

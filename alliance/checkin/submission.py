@@ -2,11 +2,13 @@
 its audit event, and the job that recomputes the episode's alerts (one commit:
 alliance.care.tasks.schedule_recompute says why).
 
-On PostgreSQL, when the link's lookup found no response for this form yet, the four rows are one
-statement (alliance.core.chain: BEGIN, four statements and COMMIT were six round trips, a third of
-the submission's database work; issue 10, point 6). Otherwise, and on SQLite, they are written one
-by one in a transaction. What is stored is the same either way (tests/checkin/test_submission.py
-compares the two).
+When the link's lookup found no response for this form yet, the four rows are a chain
+(alliance.core.chain). On PostgreSQL that is one statement (BEGIN, four statements and COMMIT were six
+round trips, a third of the submission's database work; issue 10, point 6). On SQLite it is the four
+statements as plain SQL, in a transaction that other submissions' chains may share (one COMMIT for
+several: alliance.core.group_commit). Otherwise (a form that may have been answered before) they are
+written through the models in a transaction of their own. What is stored is the same either way
+(tests/checkin/test_submission.py compares the two).
 """
 
 from __future__ import annotations
