@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from alliance.accounts.models import AuditEvent, User
 from alliance.core import chain, deferred, request_context
+from alliance.core.inserts import prepared_value
 
 _TOKEN = re.compile(r"^[\w.:@/+\-]{0,120}$")
 
@@ -185,7 +186,7 @@ def prepare_event(
     event["object_type"] = model._meta.model_name or ""
     db = connections[DEFAULT_DB_ALIAS]
     fields = _fields()
-    values = tuple(_prepared(f, event[f.attname], db) for f in fields)
+    values = tuple(prepared_value(f, event[f.attname], db) for f in fields)
     at = next(i for i, f in enumerate(fields) if f.attname == "object_id")
     return PreparedEvent(model, _plain_insert(db.alias), values, at)
 
@@ -315,27 +316,10 @@ def _unnest_insert(
     )
     params = [value for i, value in enumerate(shared) if i not in mine]
     params += [
-        [_prepared(field, row[field.attname], db, element=True) for row in rows]
+        [prepared_value(field, row[field.attname], db, element=True) for row in rows]
         for _i, field in own
     ]
     return statement, params
-
-
-def _prepared(field: models.Field[Any, Any], value: Any, db: Any, *, element: bool = False) -> Any:
-    """What `field.get_db_prep_save(value, db)` gives, taking the short way for the plain values most
-    of an event holds: no value in a nullable column, a plain str in a text one (the field would only
-    check them; each event prepares ten values, and a caseload view 80 events' worth). `element`: the
-    value goes into an array that is cast as a whole, so a plain int in an integer column needs no
-    typing wrapper either (a single value keeps the one PostgreSQL's backend gives it: the server
-    then sees the same parameter types every time, and keeps one prepared statement). Anything else
-    goes through the field; tests/accounts/test_audit_writer.py compares the two."""
-    if value is None and field.null:
-        return None
-    if type(value) is str and isinstance(field, models.CharField | models.TextField):
-        return value
-    if element and type(value) is int and isinstance(field, models.IntegerField):
-        return value
-    return field.get_db_prep_save(value, db)
 
 
 def _insert(template: dict[str, Any], rows: list[dict[str, Any]], *, read: bool = False) -> None:
@@ -365,7 +349,8 @@ def _insert(template: dict[str, Any], rows: list[dict[str, Any]], *, read: bool 
     own = [(i, f) for i, f in enumerate(fields) if f.attname in rows[0]]
     mine = {i for i, _field in own}
     shared = [
-        None if i in mine else _prepared(f, template[f.attname], db) for i, f in enumerate(fields)
+        None if i in mine else prepared_value(f, template[f.attname], db)
+        for i, f in enumerate(fields)
     ]
     if db.vendor == "postgresql" and len(rows) > 1:
         statement, params = _unnest_insert(fields, shared, own, rows, db)
@@ -376,7 +361,7 @@ def _insert(template: dict[str, Any], rows: list[dict[str, Any]], *, read: bool 
         for row in rows:
             value = shared.copy()
             for i, field in own:
-                value[i] = _prepared(field, row[field.attname], db)
+                value[i] = prepared_value(field, row[field.attname], db)
             values.append(value)
     if read and deferred.enabled() and not connection.in_atomic_block:
         # Written in the next batch, off the request path (alliance.core.deferred says why).

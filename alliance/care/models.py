@@ -255,7 +255,12 @@ class Response(models.Model):
     # alliance.care.comments), so that the alert rules know without decrypting the text.
     has_comment = models.BooleanField(default=False)
     scorable = models.BooleanField(default=True)
-    total = models.FloatField(null=True, blank=True, db_index=True)
+    # No index of its own (nor has submitted_by): nothing looks responses up by either alone (the
+    # episode's index holds the total for the caseload), and each was one more page to write on
+    # every check-in submission, while the transaction held SQLite's one writer (issue 10, point 6).
+    # A therapist's account is never deleted, only deactivated; deleting one (the admin site) sets
+    # its responses' submitted_by to NULL with a scan of the table.
+    total = models.FloatField(null=True, blank=True)
     band = models.CharField(max_length=40, blank=True)
     above_cutoff = models.BooleanField(null=True)
     risk = models.BooleanField(default=False)
@@ -264,7 +269,12 @@ class Response(models.Model):
     score = models.JSONField(default=dict)
     submitted_at = models.DateTimeField(default=timezone.now)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     source = models.CharField(max_length=10, choices=ResponseSource.choices)
     # An imported FHIR QuestionnaireResponse (alliance.care.fhir_responses): where it came from (the

@@ -22,6 +22,7 @@ columns that need a converter. Such rows go through `save()`.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,30 +45,82 @@ class _Statement:
     returning: tuple[models.Field[Any, Any], ...]
 
 
-_STATEMENTS: dict[tuple[type[models.Model], str, bool, tuple[str, ...]], _Statement] = {}
+_StatementKey = tuple[type[models.Model], str, bool, bool]
+_STATEMENTS: dict[_StatementKey, _Statement] = {}
 _BUILDING = threading.Lock()
 
 
-def _fields(instance: models.Model) -> list[models.Field[Any, Any]]:
-    # As Model._save_table chooses them for an INSERT: every concrete, non-generated field, without
-    # an automatic primary key that has no value yet.
-    meta = instance._meta
-    pk_set = instance.pk is not None
-    return [
+@functools.cache
+def _insertable_fields(
+    model: type[models.Model], pk_set: bool
+) -> tuple[tuple[models.Field[Any, Any], ...], tuple[bool, ...]]:
+    """As Model._save_table chooses them for an INSERT: every concrete, non-generated field, without
+    an automatic primary key that has no value yet; and for each, whether its pre_save is Field's
+    own (it only reads the attribute). Refuses fields with their own placeholder SQL."""
+    meta = model._meta
+    fields = [
         field
         for field in meta.local_concrete_fields
         if not field.generated and (pk_set or field is not meta.auto_field)
     ]
+    for field in fields:
+        if getattr(field, "get_placeholder", None) is not None:
+            raise NotInsertable(f"{meta.label}.{field.name} has its own placeholder")
+    plain = tuple(type(field).pre_save is models.Field.pre_save for field in fields)
+    return tuple(fields), plain
+
+
+def prepared_value(
+    field: models.Field[Any, Any], value: Any, db: Any, *, element: bool = False
+) -> Any:
+    """What `field.get_db_prep_save(value, db)` gives, taking the short way for the plain values most
+    rows hold: no value in a nullable column, a plain str in a text one, a bool in a boolean one, a
+    float in a float one (the field would only check them: a check-in submission prepares some
+    forty values, an audit event ten, a caseload view 80 events' worth). `element`: the value goes
+    into an array that is cast as a whole, so a plain int in an integer column needs no typing
+    wrapper either (a single value keeps the one PostgreSQL's backend gives it: the server then sees
+    the same parameter types every time, and keeps one prepared statement). Anything else goes
+    through the field; tests/accounts/test_audit_writer.py and tests/core/test_inserts.py compare
+    the two."""
+    kind = type(value)
+    if value is None and field.null:
+        return None
+    # Django's own field classes only, never a subclass: an encrypted field is a TextField that
+    # must see every value (alliance.core.fields).
+    if _STOCK.get(type(field)) is kind and (kind is not int or element):
+        return value
+    return field.get_db_prep_save(value, db)
+
+
+# A value of exactly this type is stored as it is by exactly this field class.
+_STOCK: dict[type[models.Field[Any, Any]], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.BooleanField: bool,
+    models.FloatField: float,
+    # Only inside an array (`element`): a single int keeps the typed wrapper PostgreSQL's gives it.
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.SmallIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+}
+
+
+def _key(instance: models.Model, using: str, ignore_conflicts: bool) -> _StatementKey:
+    # The fields follow from the model and whether the primary key was given (_insertable_fields).
+    return (type(instance), using, ignore_conflicts, instance.pk is not None)
 
 
 def _statement(
     instance: models.Model,
-    fields: list[models.Field[Any, Any]],
+    fields: tuple[models.Field[Any, Any], ...],
     using: str,
     ignore_conflicts: bool,
 ) -> _Statement:
     model = type(instance)
-    key = (model, using, ignore_conflicts, tuple(field.attname for field in fields))
+    key = _key(instance, using, ignore_conflicts)
     statement = _STATEMENTS.get(key)
     if statement is not None:
         return statement
@@ -79,7 +132,7 @@ def _statement(
             if connection.features.can_return_columns_from_insert
         )
         query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
-        query.insert_values(fields, [instance])
+        query.insert_values(list(fields), [instance])
         compiler = query.get_compiler(using=using)
         compiler.returning_fields = list(returning)
         [(sql, params)] = compiler.as_sql()
@@ -89,7 +142,7 @@ def _statement(
             raise NotInsertable(f"{model.__name__}: the INSERT's parameters are not one per field")
         if compiler.get_converters([field.get_col(model._meta.db_table) for field in returning]):
             raise NotInsertable(f"{model.__name__}: a returned column needs a converter")
-        statement = _Statement(sql, tuple(fields), returning)
+        statement = _Statement(sql, fields, returning)
         _STATEMENTS[key] = statement
         return statement
 
@@ -116,22 +169,25 @@ class RowInsert:
         signals.pre_save.send(
             sender=origin, instance=instance, raw=False, using=using, update_fields=None
         )
-        fields = _fields(instance)
-        for field in fields:
-            if hasattr(getattr(instance, field.attname), "resolve_expression"):
-                raise NotInsertable(f"{meta.label}.{field.name} is an expression")
-            if getattr(field, "get_placeholder", None) is not None:
-                raise NotInsertable(f"{meta.label}.{field.name} has its own placeholder")
-        # The statement first: compiling it runs pre_save (auto_now_add), which the values below run
-        # again, so that the instance holds what is written.
-        self._statement = _statement(instance, fields, using, ignore_conflicts)
+        fields, plain = _insertable_fields(type(instance), instance.pk is not None)
+        statement = _STATEMENTS.get(_key(instance, using, ignore_conflicts))
+        if statement is None:
+            # Before the statement is compiled from this row: an expression would be compiled in.
+            for field in fields:
+                if hasattr(getattr(instance, field.attname), "resolve_expression"):
+                    raise NotInsertable(f"{meta.label}.{field.name} is an expression")
+            # Compiling runs pre_save (auto_now_add), which the values below run again, so that
+            # the instance holds what is written.
+            statement = _statement(instance, fields, using, ignore_conflicts)
+        self._statement = statement
         connection = connections[using]
         values = []
-        for field in fields:
-            value = field.pre_save(instance, add=True)
+        for field, is_plain in zip(fields, plain, strict=True):
+            # A field whose pre_save is Field's own only reads the attribute.
+            value = getattr(instance, field.attname) if is_plain else field.pre_save(instance, True)
             if hasattr(value, "resolve_expression"):
                 raise NotInsertable(f"{meta.label}.{field.name} is an expression")
-            values.append(field.get_db_prep_save(value, connection=connection))
+            values.append(prepared_value(field, value, connection))
         self._params = values
         self._done = False
 

@@ -27,6 +27,7 @@ from alliance.accounts.models import AuditEvent
 from alliance.care import alert_sync
 from alliance.care.models import Alert, Client, Episode
 from alliance.core import request_context
+from alliance.core.inserts import prepared_value
 from tests import factories
 from tests.care.test_alert_sync import RUPTURE_SERIES, _checkins
 from tests.care.test_alert_sync import episode as episode  # the shared fixture
@@ -229,9 +230,9 @@ def test_prepared_values_are_what_the_field_prepares(column: str, value: object)
     except (TypeError, ValueError, ValidationError) as refused:
         # What the field refuses, the short way must not quietly pass.
         with pytest.raises(type(refused)):
-            audit._prepared(field, value, connection)
+            prepared_value(field, value, connection)
         return
-    got = audit._prepared(field, value, connection)
+    got = prepared_value(field, value, connection)
     assert type(got) is type(expected)
     assert repr(got) == repr(expected)
 
@@ -243,5 +244,5 @@ def test_an_array_element_is_the_fields_value_or_the_same_plain_int(value: int |
     # In an array (the bulk INSERT over unnest, cast as a whole) a plain int needs no typing wrapper.
     field = AuditEvent._meta.get_field("client_id")
     expected = field.get_db_prep_save(value, connection)
-    got = audit._prepared(field, value, connection, element=True)
+    got = prepared_value(field, value, connection, element=True)
     assert got == expected and type(got) in (type(expected), int)

@@ -3,10 +3,12 @@ leaves out a row a unique constraint refuses without breaking the caller's trans
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Value
 from django.db.models.signals import post_save, pre_save
@@ -15,12 +17,15 @@ from django.forms.models import model_to_dict
 from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alliance.accounts.models import AuditEvent
 from alliance.care.models import Appointment, Respondent, Response, ResponseSource
 from alliance.care.responses import build_response
 from alliance.care.tasks import recompute_episode_alerts
 from alliance.core import inserts
+from alliance.core.fields import EncryptedJSONField, EncryptedTextField
 from alliance.core.inserts import NotInsertable, RowInsert
 from tests import factories
 
@@ -185,3 +190,66 @@ def test_the_backend_checks_each_task_once_and_still_refuses_an_invalid_one() ->
             with pytest.raises(InvalidTaskError):
                 recompute_episode_alerts.using(priority=1000)
         assert checks.call_count == 4
+
+
+# What the rows RowInsert writes hold (a check-in's response and job, an audit event), and the odd
+# ones: subclassed strs and ints, floats in every column, bools where numbers go.
+class _Text(str):
+    pass
+
+
+class _Number(int):
+    pass
+
+
+_COLUMNS = [
+    (model, field.attname)
+    for model in (Response, DBTaskResult, AuditEvent)
+    for field in model._meta.concrete_fields
+]
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.integers(min_value=0, max_value=10**6).map(_Number),
+    st.floats(allow_nan=False),
+    st.text(max_size=40),
+    st.text(max_size=40).map(_Text),
+    st.datetimes(timezones=st.just(dt.UTC)),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=400, deadline=None)
+@given(column=st.sampled_from(_COLUMNS), value=_VALUES)
+def test_a_prepared_value_is_what_the_field_prepares(
+    column: tuple[type[Any], str], value: object
+) -> None:
+    model, attname = column
+    field = next(f for f in model._meta.concrete_fields if f.attname == attname)
+    try:
+        expected = field.get_db_prep_save(value, connection)
+    except (TypeError, ValueError, ValidationError) as refused:
+        # What the field refuses, the short way must not quietly pass.
+        with pytest.raises(type(refused)):
+            inserts.prepared_value(field, value, connection)
+        return
+    got = inserts.prepared_value(field, value, connection)
+    assert type(got) is type(expected)
+    if isinstance(field, EncryptedJSONField | EncryptedTextField):
+        # Encrypted anew each time: the same once decrypted, and never the value itself.
+        assert got is None or got != value
+        col = field.get_col(model._meta.db_table)
+        decrypted = field.from_db_value(got, col, connection)
+        assert decrypted == field.from_db_value(expected, col, connection)
+        return
+    assert repr(got) == repr(expected)
+
+
+def test_an_encrypted_field_encrypts_a_plain_str_too() -> None:
+    # The short way is for Django's own field classes: an encrypted field is a TextField subclass.
+    field = Response._meta.get_field("open_answers")
+    assert isinstance(field, EncryptedJSONField)
+    prepared = inserts.prepared_value(field, "a client's own words", connection)
+    assert isinstance(prepared, str) and "own words" not in prepared
