@@ -2,20 +2,22 @@
 
 Why (issue 10, point 6): SQLite has one writer. Under load every check-in submission queued for it
 and paid for a transaction of its own: BEGIN, the writers' file lock, and a COMMIT that appends to
-the write-ahead log every page the transaction changed (19 pages, 78 kB, a submission; mostly the
+the write-ahead log every page the transaction changed (17 pages, 71 kB, a submission; mostly the
 same pages as the submission before it: the tails of the response, audit and job tables and their
 indexes), and that empties every other connection's page cache. Here a thread that wants to write
 queues its work and waits for the leader lock. The thread that gets the lock takes everything queued
-(its own work and what other threads queued meanwhile) and runs it in one transaction, each piece in
-a savepoint of its own, then commits once. A thread whose work a leader ran finds it done when it
-gets the lock, and goes on with the result.
+(its own work and what other threads queued meanwhile), runs it in one transaction and commits
+once. A thread whose work a leader ran finds it done when it gets the lock, and goes on with the
+result.
 
 What is kept:
-- Each piece is atomic: one that raises is rolled back to its savepoint and its thread gets the
-  exception; the others commit. A failed COMMIT (a full disk) fails every piece of the group, each in
-  its own thread, as their own commits would have failed.
+- Each piece is atomic, and its errors are its own: when any piece of a group raises, or the COMMIT
+  fails, the whole transaction is rolled back and each piece runs again alone, in a transaction of
+  its own; a piece's error then reaches its own thread only. (Savepoints around each piece did the
+  same at two more statements a piece, paid on every submission; a failing piece is rare: a full
+  disk, a link deleted meanwhile.) So a piece may run twice, and must do nothing but its SQL.
 - A thread's result is returned only after the commit that made it durable.
-- Alone (nobody else waiting), a piece runs in a transaction of its own with no savepoint.
+- Alone (nobody else waiting), a piece runs in a transaction of its own.
 - A thread waits at most the database's busy timeout for its work to be taken, then gets "database
   is locked", as it would have from SQLite. Work a leader has taken is always waited for: a thread
   never reports a failure for work that was stored.
@@ -96,36 +98,38 @@ class GroupCommit:
         if not group:
             return
         try:
-            with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
-                if len(group) == 1:
-                    group[0].result = group[0].work(cursor)
-                else:
-                    for piece in group:
-                        _in_savepoint(cursor, piece)
-        except BaseException as error:
-            # The transaction as a whole failed (its COMMIT, or the one piece alone): nothing of it
-            # was stored, and every piece says so in its own thread.
-            for piece in group:
-                if piece.error is None:
-                    piece.error = error
-            if not isinstance(error, Exception):
-                raise
+            if len(group) == 1 or not self._together(group):
+                # Alone, or again one by one after the group failed: each in its own transaction.
+                for piece in group:
+                    self._alone(piece)
         finally:
+            # Interrupted (the process is stopping): what did not finish was rolled back.
             for piece in group:
-                piece.done = True
+                if not piece.done:
+                    piece.error = OperationalError("interrupted before this write was committed")
+                    piece.done = True
 
+    def _together(self, group: list[_Piece[Any]]) -> bool:
+        """All pieces in one transaction; False (and nothing stored) when any of them, or the
+        COMMIT, failed."""
+        results = []
+        try:
+            with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
+                for piece in group:
+                    results.append(piece.work(cursor))
+        except Exception:  # each piece runs alone next, and its error reaches its thread
+            return False
+        for piece, result in zip(group, results, strict=True):
+            piece.result, piece.done = result, True
+        return True
 
-def _in_savepoint(cursor: CursorWrapper, piece: _Piece[Any]) -> None:
-    # Plain SAVEPOINT statements, not a nested atomic(): a piece only runs SQL on this cursor, and
-    # Django's savepoint bookkeeping cost more than the statements. An error SQLite answers by
-    # rolling back the whole transaction (a full disk) makes ROLLBACK TO fail: the group fails.
-    cursor.execute("SAVEPOINT alliance_group_piece")
-    try:
-        piece.result = piece.work(cursor)
-    except Exception as error:  # the piece's own thread raises it
-        cursor.execute("ROLLBACK TO alliance_group_piece")
-        piece.error = error
-    cursor.execute("RELEASE alliance_group_piece")
+    def _alone(self, piece: _Piece[Any]) -> None:
+        try:
+            with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
+                piece.result = piece.work(cursor)
+        except Exception as error:  # raised again in the piece's own thread
+            piece.error = error
+        piece.done = True
 
 
 _GROUPS: dict[str, GroupCommit] = {}

@@ -57,14 +57,15 @@ def _queued(group: GroupCommit, *works: Callable[[CursorWrapper], Any]) -> list[
     return pieces
 
 
-def test_queued_pieces_commit_in_one_transaction_each_in_its_own_savepoint() -> None:
+def test_queued_pieces_commit_in_one_transaction() -> None:
     group = GroupCommit()
     pieces = _queued(group, _insert("a"), _insert("b"), _insert("c"))
     with CaptureQueriesContext(connection) as captured:
         group.lead()
     statements = [q["sql"] for q in captured.captured_queries]
-    assert statements.count("BEGIN IMMEDIATE") == 1
-    assert sum(s.startswith("SAVEPOINT") for s in statements) == 3
+    # BEGIN, the three INSERTs, COMMIT: no savepoints.
+    assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "COMMIT"
+    assert len(statements) == 5
     assert all(p.done and p.error is None for p in pieces)
     assert _labels() == ["a", "b", "c"]
     ids = [p.result for p in pieces]
@@ -72,38 +73,66 @@ def test_queued_pieces_commit_in_one_transaction_each_in_its_own_savepoint() -> 
     assert not connection.in_atomic_block
 
 
-def test_a_piece_alone_is_its_own_transaction_without_a_savepoint() -> None:
+def test_a_piece_alone_is_its_own_transaction() -> None:
     group = GroupCommit()
     with CaptureQueriesContext(connection) as captured:
         result = group.run(_insert("alone"), timeout=1)
     statements = [q["sql"] for q in captured.captured_queries]
-    assert statements[0] == "BEGIN IMMEDIATE"
-    assert not any(s.startswith("SAVEPOINT") for s in statements)
+    assert [s.split()[0] for s in statements] == ["BEGIN", "INSERT", "COMMIT"]
     assert _labels() == ["alone"] and isinstance(result, int)
 
 
-def test_a_failing_piece_is_rolled_back_alone_and_only_its_thread_hears_of_it() -> None:
+def test_a_failing_piece_fails_alone_and_only_its_thread_hears_of_it() -> None:
     def half_then_fail(cursor: CursorWrapper) -> None:
         _insert("written then undone")(cursor)
         _insert("a")(cursor)  # breaks the unique label
 
     group = GroupCommit()
     pieces = _queued(group, _insert("a"), half_then_fail, _insert("c"))
-    group.lead()
+    with CaptureQueriesContext(connection) as captured:
+        group.lead()
     assert isinstance(pieces[1].error, IntegrityError)
     assert pieces[0].error is None and pieces[2].error is None
-    # Its first row went with it; the others committed.
+    assert all(p.done for p in pieces)
+    # Its first row went with it; the others committed, each in a transaction of its own once the
+    # group's had failed.
     assert _labels() == ["a", "c"]
+    begins = [q["sql"] for q in captured.captured_queries].count("BEGIN IMMEDIATE")
+    assert begins == 1 + 3
 
 
-def test_a_failed_commit_fails_every_piece_and_stores_none() -> None:
+def test_an_interrupted_leader_leaves_no_piece_without_an_outcome() -> None:
+    def interrupted(_cursor: CursorWrapper) -> None:
+        raise KeyboardInterrupt
+
+    group = GroupCommit()
+    pieces = _queued(group, _insert("a"), interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        group.lead()
+    assert all(p.done and isinstance(p.error, OperationalError) for p in pieces)
+    assert _labels() == []
+
+
+def test_a_failed_commit_is_tried_again_piece_by_piece() -> None:
     group = GroupCommit()
     pieces = _queued(group, _insert("x"), _insert("y"))
     failure = OperationalError("disk I/O error")
-    with mock.patch.object(connections["default"], "commit", side_effect=failure):
+    real_commit = connections["default"].commit
+    commits: list[str] = []
+
+    def commit() -> None:
+        # The group's COMMIT fails (a full disk); the first piece's own then succeeds, the second's
+        # fails again.
+        commits.append("commit")
+        if len(commits) in (1, 3):
+            raise failure
+        real_commit()
+
+    with mock.patch.object(connections["default"], "commit", side_effect=commit):
         group.lead()
-    assert [p.error for p in pieces] == [failure, failure]
-    assert _labels() == []
+    assert pieces[0].error is None and isinstance(pieces[0].result, int)
+    assert pieces[1].error is failure
+    assert _labels() == ["x"]
 
 
 def test_threads_that_queue_while_another_writes_are_committed_by_one_leader() -> None:
